@@ -1,0 +1,258 @@
+import type { FloatArray } from '../tensor/float-array.js';
+import { jsKernels, type Kernels } from '../tensor/kernels.js';
+import { Random } from '../tensor/random.js';
+import {
+  checkPositiveInteger, checkPositiveNumber, checkState, describe, readTokens, tokenShape,
+  type LSTMState, type Tokens,
+} from './inputs.js';
+import { parameterCount, parameterLayout, type Parameter, type ParameterSpec } from './parameters.js';
+import { createWorkspace, type Workspace } from './workspace.js';
+
+// Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
+// H hidden units, n = B·H (one step's B×H block). The design, with the equations in these
+// names, is in docs/design.md.
+
+/** Options of {@link LSTMLanguageModel}. */
+export interface LSTMLanguageModelOptions {
+  /** V, the number of token ids (the vocabulary size). */
+  vocabSize: number;
+  /** H, the number of hidden units. */
+  numHiddens: number;
+  /** Seed of the generator that draws the initial weights. Default 0. */
+  seed?: number;
+  /** Standard deviation of the initial weights, N(0, 1)·initScale (biases start at 0). Default 0.01, as d2l. */
+  initScale?: number;
+  /**
+   * Element type of parameters, gradients and activations. Default `'float32'`; `'float64'`
+   * exists for finite-difference gradient checks and is slower.
+   */
+  dtype?: 'float32' | 'float64';
+}
+
+/** What {@link LSTMLanguageModel.forwardBackward} returns. */
+export interface ForwardBackwardResult {
+  /** Mean cross-entropy over the B·T predictions. */
+  loss: number;
+  /** The state after the last step: the `state` passed in, updated in place. */
+  state: LSTMState;
+  /**
+   * The gradient of the loss with respect to the state passed in (B×H each). Views into the
+   * model's workspace, valid until its next call; training never needs them (the carried
+   * state is detached), gradient checks do.
+   */
+  stateGrad: { readonly h: FloatArray; readonly c: FloatArray };
+}
+
+/** Workspaces kept per (B, T) shape: a training shape and a prediction shape, with room to spare. */
+const MAX_WORKSPACES = 4;
+
+/**
+ * The LSTM language model of d2l's "LSTM from scratch" chapter, with manual backpropagation
+ * through time. Per step t, with one-hot input X_t (B×V):
+ *
+ *     I_t = σ(X_t W_xi + H_{t−1} W_hi + b_i)      F_t = σ(X_t W_xf + H_{t−1} W_hf + b_f)
+ *     O_t = σ(X_t W_xo + H_{t−1} W_ho + b_o)      Ĉ_t = tanh(X_t W_xc + H_{t−1} W_hc + b_c)
+ *     C_t = F_t ⊙ C_{t−1} + I_t ⊙ Ĉ_t             H_t = O_t ⊙ tanh(C_t)
+ *     Y_t = H_t W_hq + b_q
+ *
+ * @example
+ * const model = new LSTMLanguageModel({ vocabSize: 4, numHiddens: 8, seed: 1 });
+ * const state = model.initState(2);
+ * model.zeroGrad();
+ * const { loss } = model.forwardBackward([[1, 2, 3], [2, 3, 1]], [[2, 3, 1], [3, 1, 2]], state);
+ * // loss ≈ ln 4 ≈ 1.386 at initialisation; model.parameters()[0].grad now holds dL/dW_xi
+ */
+export class LSTMLanguageModel {
+  /** V. */
+  readonly vocabSize: number;
+  /** H. */
+  readonly numHiddens: number;
+  readonly dtype: 'float32' | 'float64';
+  /** All parameters, one flat array in the seed's order (see {@link parameterLayout}). */
+  readonly flatParameters: FloatArray;
+  /** All gradients, laid out as {@link flatParameters}. */
+  readonly flatGradients: FloatArray;
+
+  readonly #params: readonly Parameter[];
+  readonly #specs: readonly ParameterSpec[];
+  readonly #k: Kernels = jsKernels;
+  readonly #workspaces = new Map<string, Workspace>();
+
+  constructor(options: LSTMLanguageModelOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}.`);
+    }
+    const V = checkPositiveInteger('vocabSize', options.vocabSize);
+    const H = checkPositiveInteger('numHiddens', options.numHiddens);
+    const seed = options.seed ?? 0;
+    if (!Number.isInteger(seed)) throw new TypeError(`Expected \`seed\` to be an integer, got ${describe(seed)}.`);
+    const initScale = options.initScale ?? 0.01;
+    if (typeof initScale !== 'number' || !Number.isFinite(initScale) || initScale < 0) {
+      throw new RangeError(`Expected \`initScale\` to be a finite number ≥ 0, got ${describe(initScale)}.`);
+    }
+    const dtype = options.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float64') {
+      throw new RangeError(`Expected \`dtype\` to be 'float32' or 'float64', got ${describe(dtype)}.`);
+    }
+    this.vocabSize = V;
+    this.numHiddens = H;
+    this.dtype = dtype;
+    const count = parameterCount(V, H);
+    this.flatParameters = this.#alloc(count);
+    this.flatGradients = this.#alloc(count);
+    this.#specs = parameterLayout(V, H);
+    this.#params = this.#specs.map((s) => ({
+      name: s.name,
+      shape: s.shape,
+      data: this.flatParameters.subarray(s.offset, s.offset + s.size),
+      grad: this.flatGradients.subarray(s.offset, s.offset + s.size),
+    }));
+    // d2l: weights N(0, 1)·0.01, biases 0; drawn parameter by parameter in the seed's order.
+    const rng = new Random(seed);
+    for (const s of this.#specs) {
+      if (s.isBias) continue;
+      for (let i = s.offset; i < s.offset + s.size; i++) this.flatParameters[i] = rng.normal() * initScale;
+    }
+  }
+
+  /** The 14 parameters in the seed's order: W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o, W_xc, W_hc, b_c, W_hq, b_q. */
+  parameters(): Parameter[] {
+    return [...this.#params];
+  }
+
+  /** A zero state for a batch of `batchSize` rows: `{ h, c }`, B×H each. */
+  initState(batchSize: number): LSTMState {
+    const B = checkPositiveInteger('batchSize', batchSize);
+    return { h: this.#alloc(B * this.numHiddens), c: this.#alloc(B * this.numHiddens) };
+  }
+
+  /** Sets every gradient to zero. Backward only ever adds into gradients. */
+  zeroGrad(): void {
+    this.flatGradients.fill(0);
+  }
+
+  /**
+   * Runs the model over X (B rows of T ids) from `state` (default: zeros).
+   * Returns the logits, (T·B)×V time-major as the seed (row t·B + b is step t of row b),
+   * in a new array, and the final state: `state` updated in place (a new one if omitted).
+   */
+  forward(X: Tokens, state?: LSTMState): { logits: FloatArray; state: LSTMState } {
+    const { B, T } = tokenShape('X', X);
+    const st = state ?? this.initState(B);
+    checkState(st, B, this.numHiddens);
+    const ws = this.#workspace(B, T);
+    readTokens('X', X, this.vocabSize, ws.x);
+    this.#forward(ws, st);
+    return { logits: ws.logits.slice(), state: st };
+  }
+
+  /**
+   * Forward and backward over X → Y (B rows of T ids each): returns the mean cross-entropy
+   * over the B·T predictions and ADDS its gradient into every parameter's `.grad` (call
+   * {@link zeroGrad} first). `state` is the state to start from (default: zeros); it is
+   * updated in place to the final state, which the next call can start from — carried, not
+   * differentiated through (truncated BPTT, d2l's `detach_`). All inputs are validated before
+   * anything is changed.
+   */
+  forwardBackward(X: Tokens, Y: Tokens, state?: LSTMState): ForwardBackwardResult {
+    const { B, T } = tokenShape('X', X);
+    const ys = tokenShape('Y', Y);
+    if (ys.B !== B || ys.T !== T) {
+      throw new RangeError(`Expected \`Y\` to have the shape of \`X\` (${B}×${T}), got ${ys.B}×${ys.T}.`);
+    }
+    const st = state ?? this.initState(B);
+    checkState(st, B, this.numHiddens);
+    const ws = this.#workspace(B, T);
+    // Ids are checked while copied; X and Y are both read before either is used.
+    readTokens('X', X, this.vocabSize, ws.x);
+    readTokens('Y', Y, this.vocabSize, ws.y);
+    this.#forward(ws, st);
+    const loss = this.#backward(ws);
+    return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
+  }
+
+  #alloc(length: number): FloatArray {
+    return this.dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
+  }
+
+  #workspace(B: number, T: number): Workspace {
+    const key = `${B}x${T}`;
+    let ws = this.#workspaces.get(key);
+    if (ws === undefined) {
+      if (this.#workspaces.size >= MAX_WORKSPACES) {
+        const oldest = this.#workspaces.keys().next().value as string;
+        this.#workspaces.delete(oldest);
+      }
+      ws = createWorkspace(B, T, this.numHiddens, this.vocabSize, (n) => this.#alloc(n), (n) => new Int32Array(n));
+      this.#workspaces.set(key, ws);
+    }
+    return ws;
+  }
+
+  #offset(index: number): number {
+    return this.#specs[index]!.offset;
+  }
+
+  /** Fills the workspace for ws.x from `state`; writes the final state back into it. */
+  #forward(ws: Workspace, state: LSTMState): void {
+    const k = this.#k;
+    const { B, T, x, gates, hs, cs, tanhC, logits } = ws;
+    const H = this.numHiddens, V = this.vocabSize, n = B * H;
+    const W = this.flatParameters;
+    hs.set(state.h, 0);
+    cs.set(state.c, 0);
+    for (let t = 0; t < T; t++) {
+      const gt = t * 4 * n; // this step's gate block
+      for (let g = 0; g < 4; g++) {
+        // Z_g = X_t W_xg + b_g + H_{t−1} W_hg; the one-hot product is a row gather.
+        const z = gt + g * n;
+        k.gatherRows(gates, z, W, this.#offset(3 * g), x, t, T, B, H, false);
+        k.addBias(gates, z, W, this.#offset(3 * g + 2), B, H);
+        k.matmul(gates, z, hs, t * n, W, this.#offset(3 * g + 1), B, H, H, true);
+      }
+      k.lstmCellForward(gates, gt, cs, t * n, cs, (t + 1) * n, tanhC, t * n, hs, (t + 1) * n, n);
+    }
+    // Y = H W_hq + b_q for all T steps at once: hs[1..T] is (T·B)×H, time-major.
+    k.matmul(logits, 0, hs, n, W, this.#offset(12), T * B, H, V, false);
+    k.addBias(logits, 0, W, this.#offset(13), T * B, V);
+    state.h.set(hs.subarray(T * n, (T + 1) * n));
+    state.c.set(cs.subarray(T * n, (T + 1) * n));
+  }
+
+  /** BPTT over the workspace filled by #forward; adds into the gradients; returns the mean loss. */
+  #backward(ws: Workspace): number {
+    const k = this.#k;
+    const { B, T, x, y, gates, hs, cs, tanhC, logits, dHs, dGates, dh0, dc0 } = ws;
+    const H = this.numHiddens, V = this.vocabSize, n = B * H;
+    const W = this.flatParameters, dW = this.flatGradients;
+    const N = T * B;
+    // Loss and dlogits = (softmax − onehot)/N in place of the logits, one step at a time
+    // because row t·B + b of the logits targets Y[b][t] = y[b·T + t].
+    let loss = 0;
+    for (let t = 0; t < T; t++) {
+      loss += k.softmaxCrossEntropy(logits, t * B * V, logits, t * B * V, y, t, T, B, V, 1 / N);
+    }
+    // Output layer: dW_hq += Hsᵀ·dY, db_q += Σ dY, dHs = dY·W_hqᵀ.
+    k.matmulTN(dW, this.#offset(12), hs, n, logits, 0, H, N, V, true);
+    k.addBiasBackward(dW, this.#offset(13), logits, 0, N, V);
+    k.matmulNT(dHs, 0, logits, 0, W, this.#offset(12), N, V, H, false);
+    // BPTT, t = T−1 … 0. dHs[t] is the whole dH_t once step t+1 has added its recurrent part;
+    // dc0 carries dC_t (and ends as dC_{−1}); dh0 receives the recurrent part of dH_{−1}.
+    dc0.fill(0);
+    dh0.fill(0);
+    for (let t = T - 1; t >= 0; t--) {
+      k.lstmCellBackward(dGates, 0, gates, t * 4 * n, cs, t * n, tanhC, t * n, dHs, t * n, dc0, 0, n);
+      const dhPrev = t > 0 ? dHs : dh0;
+      const dhPrevOffset = t > 0 ? (t - 1) * n : 0;
+      for (let g = 0; g < 4; g++) {
+        const dz = g * n;
+        // Z_g = X_t W_xg + H_{t−1} W_hg + b_g, so:
+        k.scatterAddRows(dW, this.#offset(3 * g), dGates, dz, x, t, T, B, H); // dW_xg += X_tᵀ dZ_g
+        k.matmulTN(dW, this.#offset(3 * g + 1), hs, t * n, dGates, dz, H, B, H, true); // dW_hg += H_{t−1}ᵀ dZ_g
+        k.addBiasBackward(dW, this.#offset(3 * g + 2), dGates, dz, B, H); // db_g += Σ_b dZ_g
+        k.matmulNT(dhPrev, dhPrevOffset, dGates, dz, W, this.#offset(3 * g + 1), B, H, H, true); // dH_{t−1} += dZ_g W_hgᵀ
+      }
+    }
+    return loss / N;
+  }
+}
