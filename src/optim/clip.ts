@@ -1,0 +1,34 @@
+import { checkTrainables, type Trainable } from './params.js';
+
+/**
+ * Clips gradients by their global L2 norm: with norm = √(Σ over all parameters of Σ grad²),
+ * scales every gradient by maxNorm / norm when norm > maxNorm, and leaves them alone
+ * otherwise. Returns the norm before clipping. A non-finite norm (NaN or ∞ gradients) is
+ * returned as is and nothing is scaled, so the caller can refuse the step.
+ *
+ * (d2l's own `grad_clipping` takes the root of the sum of the squared parameter *values*,
+ * not the gradients, so in the seed notebook it almost never fires; this is the real formula,
+ * as `torch.nn.utils.clip_grad_norm_`.)
+ *
+ * @example
+ * const norm = clipGradNorm(model.parameters(), 1); // gradients now have norm ≤ 1
+ */
+export function clipGradNorm(params: readonly Trainable[], maxNorm: number): number {
+  checkTrainables(params);
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0)) {
+    const Err = typeof maxNorm === 'number' ? RangeError : TypeError;
+    throw new Err(`Expected \`maxNorm\` to be a positive number, got ${String(maxNorm)}.`);
+  }
+  let sumSquares = 0; // a JS number: float64 accumulation whatever the gradients' type
+  for (const { grad } of params) {
+    for (let i = 0; i < grad.length; i++) sumSquares += grad[i]! * grad[i]!;
+  }
+  const norm = Math.sqrt(sumSquares);
+  if (Number.isFinite(norm) && norm > maxNorm) {
+    const scale = maxNorm / norm;
+    for (const { grad } of params) {
+      for (let i = 0; i < grad.length; i++) grad[i]! *= scale;
+    }
+  }
+  return norm;
+}

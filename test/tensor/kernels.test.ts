@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { matmul, matmulNT, matmulTN } from '../../src/tensor/matmul.js';
+import { addBias, addBiasBackward } from '../../src/tensor/bias.js';
+import { gatherRows, oneHot, scatterAddRows } from '../../src/tensor/onehot.js';
+import { softmaxCrossEntropy } from '../../src/tensor/cross-entropy.js';
+import { sigmoid, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../../src/tensor/activations.js';
+import { Random } from '../../src/tensor/random.js';
+
+// Each kernel against a naive reference written from the definition, in float64 so that
+// the only differences are summation order (tolerance 1e-12). Operands sit at non-zero
+// offsets inside larger arrays to check the addressing.
+
+const rng = new Random(1);
+const randn = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
+const at = (a: Float64Array, off: number, i: number, j: number, cols: number) => a[off + i * cols + j]!;
+const SHAPES: [number, number, number][] = [[1, 1, 1], [2, 3, 4], [5, 7, 3], [8, 1, 9], [3, 16, 2]];
+
+function expectClose(actual: Float64Array, expected: Float64Array, tol = 1e-12) {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(tol);
+}
+
+describe('matmul family', () => {
+  // out (+)= op(a) · op(b), each operand stored as given; references loop over definitions.
+  const variants = {
+    matmul: { fn: matmul, a: (M: number, K: number) => [M, K], b: (K: number, N: number) => [K, N],
+      ref: (a: Float64Array, ao: number, b: Float64Array, bo: number, i: number, j: number, k: number, M: number, K: number, N: number) =>
+        at(a, ao, i, k, K) * at(b, bo, k, j, N) },
+    matmulTN: { fn: matmulTN, a: (M: number, K: number) => [K, M], b: (K: number, N: number) => [K, N],
+      ref: (a: Float64Array, ao: number, b: Float64Array, bo: number, i: number, j: number, k: number, M: number, K: number, N: number) =>
+        at(a, ao, k, i, M) * at(b, bo, k, j, N) },
+    matmulNT: { fn: matmulNT, a: (M: number, K: number) => [M, K], b: (K: number, N: number) => [N, K],
+      ref: (a: Float64Array, ao: number, b: Float64Array, bo: number, i: number, j: number, k: number, M: number, K: number, N: number) =>
+        at(a, ao, i, k, K) * at(b, bo, j, k, K) },
+  };
+  for (const [name, v] of Object.entries(variants)) {
+    for (const [M, K, N] of SHAPES) {
+      for (const accumulate of [false, true]) {
+        it(`${name} ${M}×${K}×${N} accumulate=${accumulate}`, () => {
+          const ao = 3, bo = 5, oo = 2;
+          const a = randn(ao + M * K + 1), b = randn(bo + K * N + 1), out = randn(oo + M * N + 2);
+          const expected = out.slice();
+          for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += v.ref(a, ao, b, bo, i, j, k, M, K, N);
+            expected[oo + i * N + j] = (accumulate ? expected[oo + i * N + j]! : 0) + s;
+          }
+          v.fn(out, oo, a, ao, b, bo, M, K, N, accumulate);
+          expectClose(out, expected); // including the untouched elements around the block
+        });
+      }
+    }
+  }
+});
+
+describe('bias', () => {
+  it('addBias adds b to every row; addBiasBackward sums rows into db', () => {
+    const M = 3, N = 4, out = randn(M * N), b = randn(N), expected = out.slice();
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) expected[i * N + j]! += b[j]!;
+    addBias(out, 0, b, 0, M, N);
+    expectClose(out, expected);
+    const db = randn(N), dbExpected = db.slice();
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) dbExpected[j]! += out[i * N + j]!;
+    addBiasBackward(db, 0, out, 0, M, N);
+    expectClose(db, dbExpected);
+  });
+});
+
+describe('one-hot gather and scatter', () => {
+  const V = 6, N = 5, M = 4, T = 3;
+  const ids = Int32Array.from({ length: M * T }, () => rng.int(V)); // M rows of T; column t = 1
+  it('gatherRows equals onehot(ids)·W, overwrite and accumulate', () => {
+    const w = randn(V * N), x = new Float64Array(M * V);
+    oneHot(x, 0, ids, 1, T, M, V);
+    for (let i = 0; i < M; i++) expect(x.slice(i * V, (i + 1) * V).reduce((s, e) => s + e, 0)).toBe(1);
+    const expected = new Float64Array(M * N);
+    matmul(expected, 0, x, 0, w, 0, M, V, N, false);
+    const out = randn(M * N);
+    gatherRows(out, 0, w, 0, ids, 1, T, M, N, false);
+    expectClose(out, expected);
+    const before = out.slice();
+    gatherRows(out, 0, w, 0, ids, 1, T, M, N, true);
+    expectClose(out, before.map((e, i) => e + expected[i]!));
+  });
+  it('scatterAddRows adds onehot(ids)ᵀ·dout, repeated ids included', () => {
+    const repeated = Int32Array.from([2, 2, 0, 2]);
+    const dout = randn(M * N), dw = randn(V * N), x = new Float64Array(M * V);
+    oneHot(x, 0, repeated, 0, 1, M, V);
+    const expected = dw.slice();
+    matmulTN(expected, 0, x, 0, dout, 0, V, M, N, true);
+    scatterAddRows(dw, 0, dout, 0, repeated, 0, 1, M, N);
+    expectClose(dw, expected);
+  });
+});
+
+describe('softmaxCrossEntropy', () => {
+  it('matches −log softmax and its gradient, including aliasing and huge logits', () => {
+    const M = 4, V = 5, logits = randn(M * V).map((e) => e * 3);
+    logits[7] = 800; // would overflow a naive exp
+    const targets = Int32Array.from([1, 2, 0, 4]);
+    let expectedLoss = 0;
+    const expectedGrad = new Float64Array(M * V);
+    for (let i = 0; i < M; i++) {
+      const row = logits.slice(i * V, (i + 1) * V), max = Math.max(...row);
+      const z = row.reduce((s, e) => s + Math.exp(e - max), 0);
+      expectedLoss += -(row[targets[i]!]! - max - Math.log(z));
+      for (let j = 0; j < V; j++) expectedGrad[i * V + j] = (Math.exp(row[j]! - max) / z - (j === targets[i] ? 1 : 0)) / M;
+    }
+    const grad = new Float64Array(M * V);
+    expect(softmaxCrossEntropy(grad, 0, logits, 0, targets, 0, 1, M, V, 1 / M)).toBeCloseTo(expectedLoss, 10);
+    expectClose(grad, expectedGrad);
+    const aliased = logits.slice();
+    expect(softmaxCrossEntropy(aliased, 0, aliased, 0, targets, 0, 1, M, V, 1 / M)).toBeCloseTo(expectedLoss, 10);
+    expectClose(aliased, expectedGrad);
+    expect(Number.isFinite(expectedLoss)).toBe(true);
+  });
+});
+
+describe('activations', () => {
+  const x = Float64Array.from([-800, -20, -1, -1e-9, 0, 0.5, 3, 40, 800]);
+  it('sigmoid is 1/(1+e^−x) without overflow; backward adds dy·y(1−y)', () => {
+    const y = new Float64Array(x.length);
+    sigmoidForward(y, 0, x, 0, x.length);
+    x.forEach((v, i) => expect(y[i]).toBeCloseTo(v > 700 ? 1 : v < -700 ? 0 : 1 / (1 + Math.exp(-v)), 15));
+    expect(sigmoid(-800)).toBe(0);
+    const dy = randn(x.length), dx = randn(x.length), expected = dx.map((d, i) => d + dy[i]! * y[i]! * (1 - y[i]!));
+    sigmoidBackward(dx, 0, y, 0, dy, 0, x.length);
+    expectClose(dx, expected);
+  });
+  it('tanh; backward adds dy·(1−y²)', () => {
+    const y = new Float64Array(x.length);
+    tanhForward(y, 0, x, 0, x.length);
+    x.forEach((v, i) => expect(y[i]).toBe(Math.tanh(v)));
+    const dy = randn(x.length), dx = randn(x.length), expected = dx.map((d, i) => d + dy[i]! * (1 - y[i]! ** 2));
+    tanhBackward(dx, 0, y, 0, dy, 0, x.length);
+    expectClose(dx, expected);
+  });
+  it('finite differences agree with the backward kernels', () => {
+    for (const [fwd, bwd] of [[sigmoidForward, sigmoidBackward], [tanhForward, tanhBackward]] as const) {
+      const xs = Float64Array.from([-3, -0.7, 0, 0.4, 2.5]), y = new Float64Array(5), dx = new Float64Array(5);
+      fwd(y, 0, xs, 0, 5);
+      bwd(dx, 0, y, 0, new Float64Array(5).fill(1), 0, 5);
+      const f = (v: number) => { const o = new Float64Array(1); fwd(o, 0, Float64Array.of(v), 0, 1); return o[0]!; };
+      xs.forEach((v, i) => expect(dx[i]).toBeCloseTo((f(v + 1e-6) - f(v - 1e-6)) / 2e-6, 8));
+    }
+  });
+});
