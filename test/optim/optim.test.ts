@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { clipGradNorm } from '../../src/optim/clip.js';
+import { SGD } from '../../src/optim/sgd.js';
+
+function param(data: number[], grad: number[]) {
+  return { data: Float32Array.from(data), grad: Float32Array.from(grad) };
+}
+
+describe('clipGradNorm', () => {
+  it('returns the global pre-clip norm and scales every gradient to maxNorm', () => {
+    const ps = [param([1, 1], [3, 0]), param([1], [4])]; // global norm 5
+    expect(clipGradNorm(ps, 1)).toBeCloseTo(5, 6);
+    expect(Array.from(ps[0]!.grad)).toEqual([Math.fround(0.6), 0]);
+    expect(ps[1]!.grad[0]).toBeCloseTo(0.8, 6);
+    expect(clipGradNorm(ps, 1)).toBeCloseTo(1, 6);
+  });
+  it('leaves gradients alone below the threshold and ignores the parameter values', () => {
+    const ps = [param([100, 100], [0.3, 0.4])];
+    expect(clipGradNorm(ps, 1)).toBeCloseTo(0.5, 6);
+    expect(Array.from(ps[0]!.grad)).toEqual([Math.fround(0.3), Math.fround(0.4)]);
+  });
+  it('returns a non-finite norm without scaling anything', () => {
+    const ps = [param([0, 0], [NaN, 1])];
+    expect(clipGradNorm(ps, 1)).toBeNaN();
+    expect(ps[0]!.grad[1]).toBe(1);
+  });
+  it('rejects bad arguments', () => {
+    expect(() => clipGradNorm([param([0], [1])], 0)).toThrow(/Expected `maxNorm` to be a positive number, got 0/);
+    expect(() => clipGradNorm([param([0], [1])], NaN)).toThrow(RangeError);
+    expect(() => clipGradNorm({} as never, 1)).toThrow(/Expected `params` to be an array/);
+    expect(() => clipGradNorm([{ data: [1], grad: [1] }] as never, 1)).toThrow(/Expected `params\[0\]` to have Float32Array\/Float64Array/);
+  });
+});
+
+describe('SGD', () => {
+  it('step does data −= lr·grad and leaves the gradients', () => {
+    const p = param([1, 2], [0.5, -1]);
+    const sgd = new SGD([p], { lr: 0.1 });
+    sgd.step();
+    expect(p.data[0]).toBeCloseTo(0.95, 6);
+    expect(p.data[1]).toBeCloseTo(2.1, 6);
+    expect(Array.from(p.grad)).toEqual([0.5, -1]);
+  });
+  it('rejects a bad learning rate, at construction and assignment, keeping the old one', () => {
+    const p = param([1], [1]);
+    expect(() => new SGD([p], { lr: NaN })).toThrow(/Expected `lr` to be a positive finite number, got NaN/);
+    expect(() => new SGD([p], { lr: -1 })).toThrow(RangeError);
+    expect(() => new SGD([p], { lr: '1' as never })).toThrow(TypeError);
+    expect(() => new SGD([p], undefined as never)).toThrow(/Expected `options` to be an object/);
+    const sgd = new SGD([p], { lr: 1 });
+    expect(() => { sgd.lr = Infinity; }).toThrow(/got Infinity/);
+    expect(sgd.lr).toBe(1);
+  });
+});
