@@ -36,7 +36,7 @@ describe('LSTMLanguageModel', () => {
     for (const p of a.parameters()) {
       if (p.name.startsWith('b_')) expect(p.data.every((v) => v === 0)).toBe(true);
       else {
-        const sd = Math.sqrt(p.data.reduce((s, v) => s + v * v, 0) / p.data.length);
+        const sd = Math.sqrt(Array.from(p.data).reduce((s, v) => s + v * v, 0) / p.data.length);
         expect(sd).toBeGreaterThan(0.008);
         expect(sd).toBeLessThan(0.012);
       }
