@@ -1,5 +1,23 @@
 // The public API: explicit named re-exports, grouped by concept.
 
+// The model
+export { LSTMLanguageModel } from './lstm/model.js';
+export type { LSTMLanguageModelOptions, ForwardBackwardResult } from './lstm/model.js';
+export type { LSTMState, Tokens, TokenMatrix } from './lstm/inputs.js';
+export { parameterLayout, parameterCount } from './lstm/parameters.js';
+export type { Parameter, ParameterSpec } from './lstm/parameters.js';
+
+// Optimisation
+export { clipGradNorm } from './optim/clip.js';
+export { SGD } from './optim/sgd.js';
+export type { SGDOptions } from './optim/sgd.js';
+export type { Trainable } from './optim/params.js';
+
 // Tensor kernels and the seeded generator
 export { Random } from './tensor/random.js';
 export type { FloatArray } from './tensor/float-array.js';
+export { matmul, matmulTN, matmulNT } from './tensor/matmul.js';
+export { sigmoid, sigmoidForward, sigmoidBackward, tanhForward, tanhBackward } from './tensor/activations.js';
+export { addBias, addBiasBackward } from './tensor/bias.js';
+export { oneHot, gatherRows, scatterAddRows } from './tensor/onehot.js';
+export { softmaxCrossEntropy } from './tensor/cross-entropy.js';
