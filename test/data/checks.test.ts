@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { checkPositiveInteger, checkTokenIds, show } from '../../src/data/checks.js';
+
+describe('show', () => {
+  it('renders values for error messages', () => {
+    expect(show('a"b')).toBe('"a\\"b"');
+    expect(show(12.5)).toBe('12.5');
+    expect(show(undefined)).toBe('undefined');
+    expect(show(null)).toBe('null');
+    expect(show(NaN)).toBe('NaN');
+    expect(show([1, 2])).toBe('an array of length 2');
+    expect(show(new Float32Array(3))).toBe('a Float32Array');
+    expect(show({ a: 1 })).toBe('an object');
+    expect(show(() => 1)).toBe('a function');
+    expect(show(Symbol('s'))).toBe('Symbol(s)');
+  });
+});
+
+describe('checkPositiveInteger', () => {
+  it('returns the value or throws TypeError / RangeError', () => {
+    expect(checkPositiveInteger('n', 3)).toBe(3);
+    expect(() => checkPositiveInteger('n', 2.5)).toThrow(TypeError);
+    expect(() => checkPositiveInteger('n', 0)).toThrow(RangeError);
+  });
+});
+
+describe('checkTokenIds', () => {
+  it('returns an Int32Array: the argument itself when it is one, else a copy', () => {
+    const ints = Int32Array.of(1, 2);
+    expect(checkTokenIds('c', ints)).toBe(ints);
+    expect(checkTokenIds('c', [1, 2])).toEqual(ints);
+    expect(checkTokenIds('c', { length: 2, 0: 5, 1: 6 })).toEqual(Int32Array.of(5, 6));
+  });
+});
