@@ -1,0 +1,221 @@
+import { FunctionBuilder, ValType, type Local } from '../builder.js';
+import type { FunctionDef } from '../encoder.js';
+import { Op, Simd } from '../ops.js';
+
+// The three matrix products of src/tensor/matmul.ts, on byte pointers into the memory:
+//   matmul(out, a, b, M, K, N, accumulate)     out[M×N] (+)= a[M×K] · b[K×N]
+//   matmulTN(…)                                 out (+)= aᵀ · b, a stored K×M
+//   matmulNT(…)                                 out (+)= a · bᵀ, b stored N×K
+// accumulate is 0 or 1. Pointers need only 4-byte alignment. Every inner access is a
+// contiguous 16-byte load or a one-float broadcast; no operand is ever transposed in memory.
+
+const { i32, v128 } = ValType;
+const PARAMS = { out: i32, a: i32, b: i32, M: i32, K: i32, N: i32, accumulate: i32 } as const;
+
+/** acc + x · y on three v128 locals, left on the stack (wasm SIMD has no fused multiply-add). */
+function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local): FunctionBuilder {
+  return f.get(acc).get(x).get(y).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
+}
+
+/**
+ * matmul and matmulTN share one kernel: out[i, j] = Σ_k a(i, k) · b[k, j], where a(i, k)
+ * sits at a + i·aRow + k·aK bytes (aRow = 4K, aK = 4 for a; aRow = 4, aK = 4M for aᵀ).
+ * A register block of R rows × 4V columns keeps R·V accumulators; each step k loads V
+ * vectors of row k of b and broadcasts R scalars of a. Blocks are 4×8, then 1×8 for the
+ * last M mod 4 rows, then 4×4 / 1×4 for a last group of 4 columns, and plain scalar dot
+ * products for the last N mod 4 columns. Column blocks are the outer loop so that the K×8
+ * panel of b stays in L1 while all row blocks sweep over it.
+ * Each output is accumulated in k order starting from out (accumulate) or 0, as the
+ * reference does, in float32.
+ */
+function gemm(name: string, transposedA: boolean): FunctionDef {
+  const f = new FunctionBuilder(name, PARAMS);
+  const { out, a, b, M, K, N, accumulate } = f.p;
+  const { aRow, aK, rowBytes, M4, N4, N8, i, j, k, pb, po } =
+    f.locals(i32, ['aRow', 'aK', 'rowBytes', 'M4', 'N4', 'N8', 'i', 'j', 'k', 'pb', 'po']);
+  const pa = [0, 1, 2, 3].map(() => f.local(i32));
+  const acc = [0, 1, 2, 3].map(() => [f.local(v128), f.local(v128)]);
+  const bv = [f.local(v128), f.local(v128)];
+  const s = f.local(v128);
+
+  if (transposedA) f.i32(4).set(aRow).get(M).i32(2).op(Op.i32_shl).set(aK);
+  else f.get(K).i32(2).op(Op.i32_shl).set(aRow).i32(4).set(aK);
+  f.get(N).i32(2).op(Op.i32_shl).set(rowBytes);
+  f.get(M).i32(~3).op(Op.i32_and).set(M4);
+  f.get(N).i32(~3).op(Op.i32_and).set(N4);
+  f.get(N).i32(~7).op(Op.i32_and).set(N8);
+
+  // po = out + i·4N + 4j; pa[0] = a + i·aRow; pb = b + 4j.
+  const setPointers = (): void => {
+    f.get(out).get(i).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).set(po);
+    f.get(a).get(i).get(aRow).op(Op.i32_mul).op(Op.i32_add).set(pa[0]!);
+    f.get(b).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).set(pb);
+  };
+
+  const block = (R: number, V: number): void => {
+    setPointers();
+    for (let r = 1; r < R; r++) f.get(pa[r - 1]!).get(aRow).op(Op.i32_add).set(pa[r]!);
+    const rowPtr = (r: number): void => { f.get(po); if (r > 0) f.get(rowBytes).i32(r).op(Op.i32_mul).op(Op.i32_add); };
+    f.get(accumulate).if(
+      () => { for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) { rowPtr(r); f.v128Load(16 * v).set(acc[r]![v]!); } },
+      () => { for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) f.f32x4(0).set(acc[r]![v]!); },
+    );
+    f.get(K).tee(k).if(() => f.loop(() => {
+      for (let v = 0; v < V; v++) f.get(pb).v128Load(16 * v).set(bv[v]!);
+      for (let r = 0; r < R; r++) {
+        f.get(pa[r]!).loadSplat().set(s);
+        for (let v = 0; v < V; v++) mulAdd(f, acc[r]![v]!, s, bv[v]!).set(acc[r]![v]!);
+        f.incBy(pa[r]!, aK);
+      }
+      f.incBy(pb, rowBytes);
+      f.get(k).i32(1).op(Op.i32_sub).tee(k).brIf(0);
+    }));
+    for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) { rowPtr(r); f.get(acc[r]![v]!).v128Store(16 * v); }
+  };
+
+  // One output column j for row i, in scalar float32.
+  const sum = f.local(ValType.f32);
+  const scalar = (): void => {
+    setPointers();
+    f.get(accumulate).if(() => f.get(po).f32Load().set(sum), () => f.f32(0).set(sum));
+    f.get(K).tee(k).if(() => f.loop(() => {
+      f.get(sum).get(pa[0]!).f32Load().get(pb).f32Load().op(Op.f32_mul).op(Op.f32_add).set(sum);
+      f.incBy(pa[0]!, aK).incBy(pb, rowBytes);
+      f.get(k).i32(1).op(Op.i32_sub).tee(k).brIf(0);
+    }));
+    f.get(po).get(sum).f32Store();
+  };
+
+  const rowBlocks = (V: number): void => {
+    f.for(i, { const: 0 }, M4, 4, () => block(4, V));
+    f.for(i, M4, M, 1, () => block(1, V));
+  };
+  f.for(j, { const: 0 }, N8, 8, () => rowBlocks(2));
+  f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); rowBlocks(1); });
+  f.for(j, N4, N, 1, () => f.for(i, { const: 0 }, M, 1, scalar));
+  return f.build();
+}
+
+export function matmulKernel(): FunctionDef {
+  return gemm('matmul', false);
+}
+
+export function matmulTNKernel(): FunctionDef {
+  return gemm('matmulTN', true);
+}
+
+/**
+ * Sums each of four vectors across its lanes: [Σx0, Σx1, Σx2, Σx3], each as (l0+l2)+(l1+l3).
+ * A 4×4 transpose done with three rounds of shuffles and adds.
+ */
+function transposeSum(f: FunctionBuilder, x: readonly Local[], t: readonly Local[]): FunctionBuilder {
+  const [x0, x1, x2, x3] = x as [Local, Local, Local, Local];
+  const [s01, s23] = t as [Local, Local];
+  // s01 = [x0₀+x0₂, x1₀+x1₂, x0₁+x0₃, x1₁+x1₃], s23 likewise for x2, x3.
+  f.get(x0).get(x1).shuffle32([0, 4, 1, 5]).get(x0).get(x1).shuffle32([2, 6, 3, 7]).simd(Simd.f32x4_add).set(s01);
+  f.get(x2).get(x3).shuffle32([0, 4, 1, 5]).get(x2).get(x3).shuffle32([2, 6, 3, 7]).simd(Simd.f32x4_add).set(s23);
+  return f.get(s01).get(s23).shuffle32([0, 1, 4, 5]).get(s01).get(s23).shuffle32([2, 3, 6, 7]).simd(Simd.f32x4_add);
+}
+
+/**
+ * out[i, j] (+)= Σ_k a[i, k] · b[j, k]: every output is a dot product of two contiguous rows.
+ * A block of 2 rows of a × 4 rows of b keeps 8 vector accumulators over k (4 lanes of k
+ * each); at the end a transpose-sum turns the 4 accumulators of a row into the 4 adjacent
+ * outputs [j, j+4), stored as one vector. The last K mod 4 terms are added afterwards with
+ * b's column gathered into lanes. Blocks: 2×4, then 1×4 for an odd last row, then 2×1 / 1×1
+ * for the last N mod 4 columns. Row blocks are the outer loop when M > N (the rows of b are
+ * swept many times and stay in cache) and column blocks otherwise.
+ */
+export function matmulNTKernel(): FunctionDef {
+  const f = new FunctionBuilder('matmulNT', PARAMS);
+  const { out, a, b, M, K, N, accumulate } = f.p;
+  const { rowK, rowN, Kb, K4b, M2, N4, i, j, kb } = f.locals(i32, ['rowK', 'rowN', 'Kb', 'K4b', 'M2', 'N4', 'i', 'j', 'kb']);
+  const pa = [f.local(i32), f.local(i32)];
+  const pb = [0, 1, 2, 3].map(() => f.local(i32));
+  const acc = [0, 1].map(() => [0, 1, 2, 3].map(() => f.local(v128)));
+  const av = [f.local(v128), f.local(v128)];
+  const { bv, t0, t1 } = f.locals(v128, ['bv', 't0', 't1']);
+  const res = [f.local(v128), f.local(v128)];
+
+  f.get(K).i32(2).op(Op.i32_shl).tee(Kb).set(rowK);
+  f.get(K).i32(~3).op(Op.i32_and).i32(2).op(Op.i32_shl).set(K4b);
+  f.get(N).i32(2).op(Op.i32_shl).set(rowN);
+  f.get(M).i32(~1).op(Op.i32_and).set(M2);
+  f.get(N).i32(~3).op(Op.i32_and).set(N4);
+
+  const block = (R: number, C: number): void => {
+    for (let r = 0; r < R; r++) f.get(a).get(i).i32(r).op(Op.i32_add).get(rowK).op(Op.i32_mul).op(Op.i32_add).set(pa[r]!);
+    for (let c = 0; c < C; c++) f.get(b).get(j).i32(c).op(Op.i32_add).get(rowK).op(Op.i32_mul).op(Op.i32_add).set(pb[c]!);
+    for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) f.f32x4(0).set(acc[r]![c]!);
+    f.for(kb, { const: 0 }, K4b, 16, () => {
+      for (let r = 0; r < R; r++) f.get(pa[r]!).get(kb).op(Op.i32_add).v128Load().set(av[r]!);
+      for (let c = 0; c < C; c++) {
+        f.get(pb[c]!).get(kb).op(Op.i32_add).v128Load().set(bv);
+        for (let r = 0; r < R; r++) mulAdd(f, acc[r]![c]!, av[r]!, bv).set(acc[r]![c]!);
+      }
+    });
+    // res[r] lanes [0, C) = the dot products so far.
+    for (let r = 0; r < R; r++) {
+      if (C === 4) transposeSum(f, acc[r]!, [t0, t1]).set(res[r]!);
+      else {
+        const x = acc[r]![0]!;
+        f.get(x).extractLane(0).get(x).extractLane(2).op(Op.f32_add);
+        f.get(x).extractLane(1).get(x).extractLane(3).op(Op.f32_add).op(Op.f32_add);
+        f.simd(Simd.f32x4_splat).set(res[r]!);
+      }
+    }
+    // The last K mod 4 terms: column k of b's rows j…j+C gathered into lanes.
+    f.for(kb, K4b, Kb, 4, () => {
+      f.get(pb[0]!).get(kb).op(Op.i32_add).loadSplat();
+      for (let c = 1; c < C; c++) f.get(pb[c]!).get(kb).op(Op.i32_add).f32Load().replaceLane(c);
+      f.set(bv);
+      for (let r = 0; r < R; r++) {
+        f.get(pa[r]!).get(kb).op(Op.i32_add).loadSplat().set(av[r]!);
+        mulAdd(f, res[r]!, av[r]!, bv).set(res[r]!);
+      }
+    });
+    for (let r = 0; r < R; r++) {
+      // Address of out[i + r, j].
+      const at = (): void => {
+        f.get(out).get(i).i32(r).op(Op.i32_add).get(rowN).op(Op.i32_mul).op(Op.i32_add).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add);
+      };
+      f.get(accumulate).if(() => {
+        f.get(res[r]!);
+        at();
+        if (C === 4) f.v128Load(); else f.load32Zero();
+        f.simd(Simd.f32x4_add).set(res[r]!);
+      });
+      at();
+      f.get(res[r]!);
+      if (C === 4) f.v128Store(); else f.store32Lane(0);
+    }
+  };
+
+  // An odd last row (i = M − 1) is handled as a 1-row block after the pairs.
+  const oddRow = (body: () => void): void => {
+    f.get(M2).get(M).op(Op.i32_lt_s).if(() => { f.get(M2).set(i); body(); });
+  };
+  f.get(M).get(N).op(Op.i32_gt_s).if(
+    () => {
+      f.for(i, { const: 0 }, M2, 2, () => {
+        f.for(j, { const: 0 }, N4, 4, () => block(2, 4));
+        f.for(j, N4, N, 1, () => block(2, 1));
+      });
+      oddRow(() => {
+        f.for(j, { const: 0 }, N4, 4, () => block(1, 4));
+        f.for(j, N4, N, 1, () => block(1, 1));
+      });
+    },
+    () => {
+      f.for(j, { const: 0 }, N4, 4, () => {
+        f.for(i, { const: 0 }, M2, 2, () => block(2, 4));
+        oddRow(() => block(1, 4));
+      });
+      f.for(j, N4, N, 1, () => {
+        f.for(i, { const: 0 }, M2, 2, () => block(2, 1));
+        oddRow(() => block(1, 1));
+      });
+    },
+  );
+  return f.build();
+}

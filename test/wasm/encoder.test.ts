@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ValType, encodeModule, signedLeb128, unsignedLeb128 } from '../../src/wasm/encoder.js';
+import { FunctionBuilder } from '../../src/wasm/builder.js';
+import { Op } from '../../src/wasm/ops.js';
+import { kernelModuleBytes } from '../../src/wasm/module.js';
+import { simd } from './helpers.js';
+
+describe('LEB128', () => {
+  it('encodes unsigned values as in the spec examples', () => {
+    expect(unsignedLeb128(0)).toEqual([0x00]);
+    expect(unsignedLeb128(127)).toEqual([0x7f]);
+    expect(unsignedLeb128(128)).toEqual([0x80, 0x01]);
+    expect(unsignedLeb128(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(unsignedLeb128(0xffffffff)).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+  });
+
+  it('encodes signed values, sign-extending from bit 6 of the last byte', () => {
+    expect(signedLeb128(0)).toEqual([0x00]);
+    expect(signedLeb128(63)).toEqual([0x3f]);
+    expect(signedLeb128(64)).toEqual([0xc0, 0x00]);
+    expect(signedLeb128(-1)).toEqual([0x7f]);
+    expect(signedLeb128(-64)).toEqual([0x40]);
+    expect(signedLeb128(-65)).toEqual([0xbf, 0x7f]);
+    expect(signedLeb128(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+    expect(signedLeb128(-2147483648)).toEqual([0x80, 0x80, 0x80, 0x80, 0x78]);
+    expect(signedLeb128(0x3ff0000000000000n)).toEqual([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0xf8, 0x3f]);
+  });
+});
+
+describe('encodeModule', () => {
+  it('builds a module that validates and runs: add(a, b) = a + b', () => {
+    const f = new FunctionBuilder('add', { a: ValType.i32, b: ValType.i32 }, [ValType.i32]);
+    f.get(f.p.a).get(f.p.b).op(Op.i32_add);
+    const bytes = encodeModule([f.build()], { shared: false });
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const { add } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as {
+      add: (a: number, b: number) => number;
+    };
+    expect(add(2, 40)).toBe(42);
+  });
+});
+
+describe.skipIf(!simd)('the kernel module', () => {
+  it('validates, unshared and shared', () => {
+    expect(WebAssembly.validate(kernelModuleBytes(false))).toBe(true);
+    expect(WebAssembly.validate(kernelModuleBytes(true))).toBe(true);
+  });
+
+  it('instantiates on a shared memory (for threads)', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const module = new WebAssembly.Module(kernelModuleBytes(true));
+    expect(() => new WebAssembly.Instance(module, { env: { memory } })).not.toThrow();
+  });
+});

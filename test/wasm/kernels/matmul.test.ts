@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { jsKernels } from '../../../src/tensor/kernels.js';
+import { Heap, simd } from '../helpers.js';
+
+// Each wasm product is compared with the reference kernel run in float64 on the same
+// float32 inputs. Tolerance, per output: 2·(K + 2)·2⁻²⁴ · (Σ_k |a_ik·b_kj| + |out_ij| if
+// accumulating) — the worst-case rounding bound of a float32 sum of K products in any
+// order (Higham's γ_K, doubled for margin). It is tight enough that any indexing mistake
+// (an O(1) relative error) fails, and it cannot fail on a correct kernel by bad luck.
+
+type Variant = 'matmul' | 'matmulTN' | 'matmulNT';
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [1, 1, 5], [1, 5, 1], [2, 3, 4], [3, 5, 7], [4, 8, 8], [5, 9, 13], [7, 3, 2], [8, 16, 9],
+  [13, 17, 29], [4, 4, 12], [9, 1, 17], [33, 37, 41], [32, 64, 100], [6, 0, 5],
+  // The LSTM's shapes (B = 32, H = 256, V = 28 or 4; T·B = 1120).
+  [32, 256, 1024], [1120, 256, 28], [256, 32, 1024], [256, 1120, 4], [32, 1024, 256], [1120, 28, 256], [1120, 4, 256],
+];
+
+// Element (i, j) strides of the operands as each variant stores them.
+const layout = {
+  matmul: (M: number, K: number, N: number) => ({ a: (i: number, k: number) => i * K + k, b: (k: number, j: number) => k * N + j }),
+  matmulTN: (M: number, K: number, N: number) => ({ a: (i: number, k: number) => k * M + i, b: (k: number, j: number) => k * N + j }),
+  matmulNT: (M: number, K: number, N: number) => ({ a: (i: number, k: number) => i * K + k, b: (k: number, j: number) => j * K + k }),
+};
+
+function check(variant: Variant, M: number, K: number, N: number, accumulate: boolean, seed: number): void {
+  const h = new Heap(seed);
+  const a = h.alloc(M * K);
+  const b = h.alloc(K * N);
+  const o = h.alloc(M * N);
+  const before = h.snapshot();
+  const ref = h.float64();
+  jsKernels[variant](ref, o, ref, a, ref, b, M, K, N, accumulate);
+  h.k[variant](h.f32, o, h.f32, a, h.f32, b, M, K, N, accumulate);
+  const at = layout[variant](M, K, N);
+  const gamma = 2 * (K + 2) * 2 ** -24;
+  let worst = 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let scale = accumulate ? Math.abs(before[o + i * N + j]!) : 0;
+      for (let k = 0; k < K; k++) scale += Math.abs(before[a + at.a(i, k)]! * before[b + at.b(k, j)]!);
+      const err = Math.abs(h.f32[o + i * N + j]! - ref[o + i * N + j]!);
+      worst = Math.max(worst, err / (gamma * scale || Number.MIN_VALUE));
+      if (!(err <= gamma * scale)) {
+        throw new Error(`${variant} ${M}×${K}×${N} acc=${accumulate}: out[${i}, ${j}] = ${h.f32[o + i * N + j]}, expected ${ref[o + i * N + j]}`);
+      }
+    }
+  }
+  expect(worst).toBeLessThanOrEqual(1);
+  expect(h.untouchedOutside(before, o, M * N)).toBeUndefined();
+}
+
+describe.skipIf(!simd)('wasm matmul kernels against the reference', () => {
+  for (const variant of ['matmul', 'matmulTN', 'matmulNT'] as const) {
+    describe(variant, () => {
+      for (const [M, K, N] of SHAPES) {
+        it(`${M}×${K}×${N}, overwriting and accumulating`, () => {
+          check(variant, M, K, N, false, M * 1000 + K * 10 + N);
+          check(variant, M, K, N, true, M * 1000 + K * 10 + N + 1);
+        });
+      }
+    });
+  }
+
+  it('is deterministic: the same inputs give bit-identical outputs', () => {
+    const h = new Heap(7);
+    const [M, K, N] = [33, 70, 45];
+    const a = h.alloc(M * K);
+    const b = h.alloc(K * N);
+    const o1 = h.alloc(M * N);
+    const o2 = h.alloc(M * N);
+    h.k.matmulNT(h.f32, o1, h.f32, a, h.f32, b, M, K, N, false);
+    h.k.matmulNT(h.f32, o2, h.f32, a, h.f32, b, M, K, N, false);
+    expect(h.f32.subarray(o1, o1 + M * N)).toEqual(h.f32.subarray(o2, o2 + M * N));
+  });
+});
