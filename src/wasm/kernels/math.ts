@@ -79,7 +79,8 @@ export function vecTanh(f: FunctionBuilder, t: VecScratch, x: Local): void {
   f.get(x).simd(Simd.f32x4_abs).f32x4(-2).simd(Simd.f32x4_mul).set(t.x);
   vecExpm1(f, t);
   f.set(t.e);
-  f.get(t.e).simd(Simd.f32x4_neg).f32x4(2).get(t.e).simd(Simd.f32x4_add).simd(Simd.f32x4_div);
+  // 0 − u rather than −u: u = 0 must give +0, so that tanh(+0) = +0 after the sign is copied.
+  f.f32x4(0).get(t.e).simd(Simd.f32x4_sub).f32x4(2).get(t.e).simd(Simd.f32x4_add).simd(Simd.f32x4_div);
   f.get(x).f32x4(-0).simd(Simd.v128_and).simd(Simd.v128_or);
 }
 
@@ -140,8 +141,8 @@ export function f64Log(f: FunctionBuilder, t: F64Scratch): void {
   for (let k = 9; k >= 0; k--) f.get(t.p).op(Op.f64_mul).f64(1 / (2 * k + 1)).op(Op.f64_add);
   f.get(t.r).op(Op.f64_mul).f64(2).op(Op.f64_mul);
   f.get(t.n).f64(LN2_LO).op(Op.f64_mul).op(Op.f64_add);
-  f.get(t.n).f64(LN2_HI).op(Op.f64_mul).op(Op.f64_add);
-  // NaN in, NaN out (the bit manipulation above would not keep it).
-  f.get(t.x).get(t.x).get(t.x).op(Op.f64_ne).op(Op.select);
+  f.get(t.n).f64(LN2_HI).op(Op.f64_mul).op(Op.f64_add).set(t.p);
+  // NaN in, NaN out (the bit manipulation above would not keep it): select(x, ln, x ≠ x).
+  f.get(t.x).get(t.p).get(t.x).get(t.x).op(Op.f64_ne).op(Op.select);
 }
 
