@@ -13,6 +13,20 @@ export { SGD } from './optim/sgd.js';
 export type { SGDOptions } from './optim/sgd.js';
 export type { Trainable } from './optim/params.js';
 
+// Training, evaluation, prediction
+export { train, trainEpoch, TrainingDivergedError } from './train/train.js';
+export type { TrainOptions, TrainEpochOptions, EpochStats, StatePolicy, BatchSource, Optimizer } from './train/train.js';
+export { perplexity } from './train/evaluate.js';
+export type { PerplexityOptions } from './train/evaluate.js';
+export { predict, predictText } from './train/predict.js';
+
+// Text pipeline
+export { tokenize, Vocab, preprocess, loadCorpus, seqDataIterSequential, seqDataIterRandom, SeqDataLoader } from './data/index.js';
+export type {
+  TokenType, VocabOptions, VocabJSON, LoadCorpusOptions, LoadedCorpus, TokenBatch, SeqBatch, SeqBatchIterator,
+  SeqDataLoaderOptions,
+} from './data/index.js';
+
 // Tensor kernels and the seeded generator
 export { Random } from './tensor/random.js';
 export type { FloatArray } from './tensor/float-array.js';

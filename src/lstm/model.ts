@@ -155,6 +155,25 @@ export class LSTMLanguageModel {
    * anything is changed.
    */
   forwardBackward(X: Tokens, Y: Tokens, state?: LSTMState): ForwardBackwardResult {
+    const { ws, st } = this.#prepare(X, Y, state);
+    this.#forward(ws, st);
+    const loss = this.#crossEntropy(ws);
+    this.#backward(ws);
+    return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
+  }
+
+  /**
+   * The mean cross-entropy of predicting Y from X (B rows of T ids each), starting from
+   * `state` (default: zeros; updated in place to the final state). Gradients are not touched:
+   * this is evaluation.
+   */
+  loss(X: Tokens, Y: Tokens, state?: LSTMState): number {
+    const { ws, st } = this.#prepare(X, Y, state);
+    this.#forward(ws, st);
+    return this.#crossEntropy(ws);
+  }
+
+  #prepare(X: Tokens, Y: Tokens, state: LSTMState | undefined): { ws: Workspace; st: LSTMState } {
     const { B, T } = tokenShape('X', X);
     const ys = tokenShape('Y', Y);
     if (ys.B !== B || ys.T !== T) {
@@ -166,9 +185,7 @@ export class LSTMLanguageModel {
     // Ids are checked while copied; X and Y are both read before either is used.
     readTokens('X', X, this.vocabSize, ws.x);
     readTokens('Y', Y, this.vocabSize, ws.y);
-    this.#forward(ws, st);
-    const loss = this.#backward(ws);
-    return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
+    return { ws, st };
   }
 
   #alloc(length: number): FloatArray {
@@ -219,19 +236,28 @@ export class LSTMLanguageModel {
     state.c.set(cs.subarray(T * n, (T + 1) * n));
   }
 
-  /** BPTT over the workspace filled by #forward; adds into the gradients; returns the mean loss. */
-  #backward(ws: Workspace): number {
+  /**
+   * The mean cross-entropy over the N = T·B logits of #forward, leaving in their place
+   * dY = (softmax − onehot)/N, its gradient. One step at a time, because row t·B + b of the
+   * logits targets Y[b][t] = y[b·T + t].
+   */
+  #crossEntropy(ws: Workspace): number {
+    const { B, T, y, logits } = ws;
+    const V = this.vocabSize, N = T * B;
+    let loss = 0;
+    for (let t = 0; t < T; t++) {
+      loss += this.#k.softmaxCrossEntropy(logits, t * B * V, logits, t * B * V, y, t, T, B, V, 1 / N);
+    }
+    return loss / N;
+  }
+
+  /** BPTT over the workspace filled by #forward and #crossEntropy; adds into the gradients. */
+  #backward(ws: Workspace): void {
     const k = this.#k;
-    const { B, T, x, y, gates, hs, cs, tanhC, logits, dHs, dGates, dh0, dc0 } = ws;
+    const { B, T, x, gates, hs, cs, tanhC, logits, dHs, dGates, dh0, dc0 } = ws;
     const H = this.numHiddens, V = this.vocabSize, n = B * H;
     const W = this.flatParameters, dW = this.flatGradients;
     const N = T * B;
-    // Loss and dlogits = (softmax − onehot)/N in place of the logits, one step at a time
-    // because row t·B + b of the logits targets Y[b][t] = y[b·T + t].
-    let loss = 0;
-    for (let t = 0; t < T; t++) {
-      loss += k.softmaxCrossEntropy(logits, t * B * V, logits, t * B * V, y, t, T, B, V, 1 / N);
-    }
     // Output layer: dW_hq += Hsᵀ·dY, db_q += Σ dY, dHs = dY·W_hqᵀ.
     k.matmulTN(dW, this.#offset(12), hs, n, logits, 0, H, N, V, true);
     k.addBiasBackward(dW, this.#offset(13), logits, 0, N, V);
@@ -253,6 +279,5 @@ export class LSTMLanguageModel {
         k.matmulNT(dhPrev, dhPrevOffset, dGates, dz, W, this.#offset(3 * g + 1), B, H, H, true); // dH_{t−1} += dZ_g W_hgᵀ
       }
     }
-    return loss / N;
   }
 }

@@ -1,0 +1,246 @@
+import type { LSTMLanguageModel } from '../lstm/model.js';
+import { describe, type LSTMState, type TokenMatrix } from '../lstm/inputs.js';
+import { clipGradNorm } from '../optim/clip.js';
+
+/** What the training loop needs of a data loader: epochs of { X, Y } batches (a `SeqDataLoader` is one). */
+export interface BatchSource extends Iterable<{ readonly X: TokenMatrix; readonly Y: TokenMatrix }> {
+  /** `true` when batches are sampled at random: the state then starts at zero for every batch. */
+  readonly random?: boolean;
+}
+
+/** What the training loop needs of an optimiser (an `SGD` is one). */
+export interface Optimizer {
+  step(): void;
+}
+
+/**
+ * How the recurrent state flows between minibatches (d2l's `train_epoch_ch8`):
+ * - `'carry'`: zero at the start of the epoch, then the final state of each batch starts the
+ *   next (detached: not differentiated through). Right for sequential batches, whose row b
+ *   continues row b of the previous batch.
+ * - `'reset'`: zero for every batch. Right for random batches.
+ * - `'auto'` (default): `'reset'` if the loader says `random: true`, else `'carry'`.
+ */
+export type StatePolicy = 'auto' | 'carry' | 'reset';
+
+/** Options of {@link trainEpoch}. */
+export interface TrainEpochOptions {
+  /** Global gradient-norm threshold (see `clipGradNorm`). Default 1, as d2l. */
+  clipNorm?: number;
+  /** Default `'auto'`. */
+  statePolicy?: StatePolicy;
+  /** Stops cleanly between minibatches when aborted; the epoch's figures cover the batches done. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions extends TrainEpochOptions {
+  /** The number of epochs, a positive integer. */
+  epochs: number;
+  /** Called after every epoch with its figures. */
+  onEpoch?: (stats: EpochStats) => void;
+}
+
+/** One epoch's figures. */
+export interface EpochStats {
+  /** 1-based epoch number (always 1 from {@link trainEpoch}). */
+  epoch: number;
+  /** exp of the token-weighted mean cross-entropy over the epoch's batches. */
+  perplexity: number;
+  /** The token-weighted mean cross-entropy. */
+  loss: number;
+  /** Mean over the epoch's batches of the gradient norm before clipping. */
+  gradNorm: number;
+  /** Training tokens (B·T per batch) processed per second of this epoch. */
+  tokensPerSecond: number;
+  /** Milliseconds since training began (the epoch's own time for {@link trainEpoch}). */
+  elapsedMs: number;
+  /** Tokens seen this epoch. */
+  tokens: number;
+  /** Batches done this epoch. */
+  batches: number;
+  /** `true` when the signal stopped the epoch early. */
+  aborted: boolean;
+}
+
+/** Thrown when a loss or gradient becomes NaN or infinite; the model keeps its last good weights. */
+export class TrainingDivergedError extends Error {
+  override readonly name = 'TrainingDivergedError';
+}
+
+const now = (): number => globalThis.performance.now();
+
+/**
+ * One epoch of training, d2l's `train_epoch_ch8`: for each batch, zeroGrad → forwardBackward
+ * → clip the gradients to `clipNorm` → optimizer.step(), the state carried or reset per
+ * `statePolicy`.
+ *
+ * A NaN or infinite loss or gradient norm stops training with a {@link TrainingDivergedError}
+ * and restores the weights from before the last update — the last weights whose loss was
+ * finite — so a divergence never destroys a trained model.
+ *
+ * @example
+ * const stats = trainEpoch(model, loader, new SGD(model.parameters(), { lr: 1 }), { clipNorm: 1 });
+ * stats.perplexity; // exp(mean loss) over the epoch
+ */
+export function trainEpoch(
+  model: LSTMLanguageModel,
+  loader: BatchSource,
+  optimizer: Optimizer,
+  options: TrainEpochOptions = {},
+): EpochStats {
+  const run = new TrainingRun(model, loader, optimizer, options);
+  return run.epoch(1, now());
+}
+
+/**
+ * Trains for `epochs` epochs (see {@link trainEpoch}) and returns every epoch's figures.
+ * An aborted `signal` stops cleanly between minibatches; the history then ends with the
+ * partial epoch (marked `aborted`).
+ *
+ * @example
+ * const { corpus, vocab } = loadCorpus(Array(1000).fill('I love cat'), { token: 'word', maxTokens: 10000 });
+ * const loader = new SeqDataLoader(corpus, { batchSize: 32, numSteps: 35 });
+ * const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 256 });
+ * const history = train(model, loader, new SGD(model.parameters(), { lr: 1 }), {
+ *   epochs: 100,
+ *   onEpoch: ({ epoch, perplexity }) => { if (epoch % 10 === 0) console.log(`epoch ${epoch} perplexity ${perplexity}`); },
+ * });
+ */
+export function train(
+  model: LSTMLanguageModel,
+  loader: BatchSource,
+  optimizer: Optimizer,
+  options: TrainOptions,
+): EpochStats[] {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected \`options\` to be an object like { epochs: 10 }, got ${describe(options)}.`);
+  }
+  const { epochs, onEpoch } = options;
+  if (typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) {
+    throw new RangeError(`Expected \`epochs\` to be a positive integer, got ${describe(epochs)}.`);
+  }
+  if (onEpoch !== undefined && typeof onEpoch !== 'function') {
+    throw new TypeError(`Expected \`onEpoch\` to be a function, got ${describe(onEpoch)}.`);
+  }
+  const run = new TrainingRun(model, loader, optimizer, options);
+  const start = now();
+  const history: EpochStats[] = [];
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const stats = run.epoch(epoch, start);
+    history.push(stats);
+    onEpoch?.(stats);
+    if (stats.aborted) break;
+  }
+  return history;
+}
+
+/** The validated arguments of a training run, and the buffers it reuses every batch. */
+class TrainingRun {
+  readonly #model: LSTMLanguageModel;
+  readonly #loader: BatchSource;
+  readonly #optimizer: Optimizer;
+  readonly #clipNorm: number;
+  readonly #carry: boolean;
+  readonly #signal: AbortSignal | undefined;
+  /** The weights before the latest update, restored if the next loss is not finite. */
+  readonly #lastGood: Float32Array | Float64Array;
+  #state: LSTMState | undefined;
+
+  constructor(model: LSTMLanguageModel, loader: BatchSource, optimizer: Optimizer, options: TrainEpochOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}.`);
+    }
+    if (typeof model !== 'object' || model === null || typeof model.forwardBackward !== 'function') {
+      throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${describe(model)}.`);
+    }
+    if (typeof loader !== 'object' || loader === null || typeof loader[Symbol.iterator] !== 'function') {
+      throw new TypeError(`Expected \`loader\` to be an iterable of { X, Y } batches, got ${describe(loader)}.`);
+    }
+    if (typeof optimizer !== 'object' || optimizer === null || typeof optimizer.step !== 'function') {
+      throw new TypeError(`Expected \`optimizer\` to have a step() method, got ${describe(optimizer)}.`);
+    }
+    const clipNorm = options.clipNorm ?? 1;
+    if (typeof clipNorm !== 'number' || !(clipNorm > 0)) {
+      throw new RangeError(`Expected \`clipNorm\` to be a positive number, got ${describe(clipNorm)}.`);
+    }
+    const policy = options.statePolicy ?? 'auto';
+    if (policy !== 'auto' && policy !== 'carry' && policy !== 'reset') {
+      throw new RangeError(`Expected \`statePolicy\` to be 'auto', 'carry' or 'reset', got ${describe(policy)}.`);
+    }
+    const signal = options.signal;
+    if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) {
+      throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}.`);
+    }
+    this.#model = model;
+    this.#loader = loader;
+    this.#optimizer = optimizer;
+    this.#clipNorm = clipNorm;
+    this.#carry = policy === 'carry' || (policy === 'auto' && loader.random !== true);
+    this.#signal = signal;
+    this.#lastGood = model.flatParameters.slice();
+  }
+
+  epoch(epoch: number, runStart: number): EpochStats {
+    const model = this.#model;
+    const params = model.parameters();
+    const epochStart = now();
+    let lossSum = 0, tokens = 0, normSum = 0, batches = 0, aborted = false;
+    let carried = false; // a carried state starts at zero each epoch
+    for (const { X, Y } of this.#loader) {
+      if (this.#signal?.aborted === true) {
+        aborted = true;
+        break;
+      }
+      const state = this.#stateFor(X.batchSize, carried);
+      model.zeroGrad();
+      const { loss } = model.forwardBackward(X, Y, state);
+      const norm = clipGradNorm(params, this.#clipNorm);
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) this.#diverged(epoch, batches + 1, loss, norm);
+      this.#lastGood.set(model.flatParameters);
+      this.#optimizer.step();
+      carried = this.#carry;
+      const n = X.batchSize * X.numSteps;
+      lossSum += loss * n;
+      tokens += n;
+      normSum += norm;
+      batches++;
+    }
+    const end = now();
+    const loss = tokens > 0 ? lossSum / tokens : NaN;
+    return {
+      epoch,
+      perplexity: Math.exp(loss),
+      loss,
+      gradNorm: batches > 0 ? normSum / batches : NaN,
+      tokensPerSecond: tokens / Math.max(1e-9, (end - epochStart) / 1000),
+      elapsedMs: end - runStart,
+      tokens,
+      batches,
+      aborted: aborted || this.#signal?.aborted === true,
+    };
+  }
+
+  /** The state a batch starts from: the previous batch's when carried, else zeros (reused). */
+  #stateFor(B: number, carried: boolean): LSTMState {
+    if (this.#state === undefined || this.#state.h.length !== B * this.#model.numHiddens) {
+      this.#state = this.#model.initState(B);
+      return this.#state;
+    }
+    if (!carried) {
+      this.#state.h.fill(0);
+      this.#state.c.fill(0);
+    }
+    return this.#state;
+  }
+
+  #diverged(epoch: number, batch: number, loss: number, norm: number): never {
+    this.#model.flatParameters.set(this.#lastGood);
+    this.#model.zeroGrad();
+    throw new TrainingDivergedError(
+      `Training diverged at epoch ${epoch}, batch ${batch}: loss ${loss}, gradient norm ${norm}. ` +
+        'The model keeps the weights from before the last update (the last ones with a finite loss); ' +
+        'try a smaller learning rate or clipNorm.',
+    );
+  }
+}
