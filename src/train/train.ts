@@ -75,9 +75,9 @@ const now = (): number => globalThis.performance.now();
  * → clip the gradients to `clipNorm` → optimizer.step(), the state carried or reset per
  * `statePolicy`.
  *
- * A NaN or infinite loss or gradient norm stops training with a {@link TrainingDivergedError}
- * and restores the weights from before the last update — the last weights whose loss was
- * finite — so a divergence never destroys a trained model.
+ * A NaN or infinite loss, gradient norm or updated weight stops training with a
+ * {@link TrainingDivergedError} and restores the weights from before the last update — the
+ * last finite weights, whose loss was finite — so a divergence never destroys a trained model.
  *
  * @example
  * const stats = trainEpoch(model, loader, new SGD(model.parameters(), { lr: 1 }), { clipNorm: 1 });
@@ -199,6 +199,8 @@ class TrainingRun {
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) this.#diverged(epoch, batches + 1, loss, norm);
       this.#lastGood.set(model.flatParameters);
       this.#optimizer.step();
+      // An update can overflow a weight that this batch's loss never read; catch it now.
+      if (!allFinite(model.flatParameters)) this.#diverged(epoch, batches + 1, loss, norm);
       carried = this.#carry;
       const n = X.batchSize * X.numSteps;
       lossSum += loss * n;
@@ -237,10 +239,16 @@ class TrainingRun {
   #diverged(epoch: number, batch: number, loss: number, norm: number): never {
     this.#model.flatParameters.set(this.#lastGood);
     this.#model.zeroGrad();
+    const what = Number.isFinite(loss) && Number.isFinite(norm) ? 'the update made a weight non-finite' : 'non-finite loss or gradient';
     throw new TrainingDivergedError(
-      `Training diverged at epoch ${epoch}, batch ${batch}: loss ${loss}, gradient norm ${norm}. ` +
-        'The model keeps the weights from before the last update (the last ones with a finite loss); ' +
+      `Training diverged at epoch ${epoch}, batch ${batch}: ${what} (loss ${loss}, gradient norm ${norm}). ` +
+        'The model keeps the weights from before the last update (the last finite ones, with a finite loss); ' +
         'try a smaller learning rate or clipNorm.',
     );
   }
+}
+
+function allFinite(a: Float32Array | Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
 }
