@@ -18,6 +18,7 @@ const C1 = 0.693359375;
 const C2 = -2.12194440e-4;
 const EXP_LO = -87.3;
 const EXP_HI = 88.3;
+const ROUNDER = 12582912; // 1.5·2²³
 const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 
 /** Locals for the vector functions, allocated once per kernel and reused by every call. */
@@ -30,16 +31,22 @@ export function vecScratch(f: FunctionBuilder): VecScratch {
 
 /** From x in t.x, sets t.s = 2^n and t.q = e^r − 1, so that e^x = s·(1 + q). */
 function expParts(f: FunctionBuilder, t: VecScratch): void {
-  f.get(t.x).f32x4(EXP_LO).simd(Simd.f32x4_max).f32x4(EXP_HI).simd(Simd.f32x4_min).set(t.r);
-  f.get(t.r).f32x4(LOG2E).simd(Simd.f32x4_mul).simd(Simd.f32x4_nearest).set(t.n);
+  // pmax/pmin are single instructions on x64 (max/min must order NaNs and ±0: several);
+  // with x as the first operand they still return a NaN x.
+  f.get(t.x).f32x4(EXP_LO).simd(Simd.f32x4_pmax).f32x4(EXP_HI).simd(Simd.f32x4_pmin).set(t.r);
+  // n = round(x·log2 e) by adding and subtracting 1.5·2²³: the sum's low mantissa bits then
+  // hold n itself, which gives 2^n below without a float → int conversion.
+  f.get(t.r).f32x4(LOG2E).simd(Simd.f32x4_mul).f32x4(ROUNDER).simd(Simd.f32x4_add).set(t.s);
+  f.get(t.s).f32x4(ROUNDER).simd(Simd.f32x4_sub).set(t.n);
   f.get(t.r).get(t.n).f32x4(C1).simd(Simd.f32x4_mul).simd(Simd.f32x4_sub);
   f.get(t.n).f32x4(C2).simd(Simd.f32x4_mul).simd(Simd.f32x4_sub).set(t.r);
   // Horner: P(r), then q = P·r² + r.
   f.f32x4(P[0]!);
   for (const c of P.slice(1)) f.get(t.r).simd(Simd.f32x4_mul).f32x4(c).simd(Simd.f32x4_add);
   f.get(t.r).get(t.r).simd(Simd.f32x4_mul).simd(Simd.f32x4_mul).get(t.r).simd(Simd.f32x4_add).set(t.q);
-  // 2^n: the biased exponent n + 127 shifted into bits 23–30.
-  f.get(t.n).simd(Simd.i32x4_trunc_sat_f32x4_s).i32x4(127).simd(Simd.i32x4_add).i32(23).simd(Simd.i32x4_shl).set(t.s);
+  // 2^n: the biased exponent n + 127 shifted into bits 23–30. The bits of n + 1.5·2²³ are
+  // 0x4B400000 + n, whose top bits the shift discards.
+  f.get(t.s).i32x4(127).simd(Simd.i32x4_add).i32(23).simd(Simd.i32x4_shl).set(t.s);
 }
 
 /** Pushes e^x for the vector in t.x. */
