@@ -9,7 +9,7 @@ import { Op, OpFC, Simd } from '../ops.js';
 // Keeping e^r − 1 separate gives expm1 without cancellation, which tanh needs near 0.
 // x is clamped to [−87.3, 88.3] so that 2^n stays a normal float (n ∈ [−126, 127]); exp
 // flushes results below e^−87.3 ≈ 1.2e−38 to 0 and saturates at e^88.3 ≈ 2.1e38.
-// NaN propagates: min/max, nearest and the polynomial all keep it.
+// NaN propagates: pmin/pmax (NaN as first operand), the rounding and the polynomial keep it.
 
 const { f64, i64, v128 } = ValType;
 
