@@ -13,7 +13,10 @@ import { Random } from '../../src/tensor/random.js';
 const rng = new Random(1);
 const randn = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
 const at = (a: Float64Array, off: number, i: number, j: number, cols: number) => a[off + i * cols + j]!;
-const SHAPES: [number, number, number][] = [[1, 1, 1], [2, 3, 4], [5, 7, 3], [8, 1, 9], [3, 16, 2]];
+// M×K×N. The matmul family computes 4×4 blocks of out and then the leftover rows and columns
+// one by one, so the later shapes mix whole blocks with every remainder (M or N mod 4 = 0…3).
+const SHAPES: [number, number, number][] = [[1, 1, 1], [2, 3, 4], [5, 7, 3], [8, 1, 9], [3, 16, 2],
+  [4, 4, 4], [4, 1, 8], [8, 5, 7], [9, 3, 4], [7, 17, 5], [17, 9, 13], [5, 8, 1], [1, 9, 17]];
 
 function expectClose(actual: Float64Array, expected: Float64Array, tol = 1e-12) {
   expect(actual.length).toBe(expected.length);
