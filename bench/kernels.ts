@@ -88,8 +88,8 @@ const zs = alloc(B * 4 * H);
 
 const reset = (): void => heap.set(gatesCopy, gates); // forward works in place
 const elementwise: [string, (k: Kernels<Float32Array, Int32Array>) => void][] = [
-  ['lstmCellForward (n = 8192)', (k) => { reset(); k.lstmCellForward(heap, gates, heap, cPrev, heap, c, heap, tanhC, heap, h, n); }],
-  ['lstmCellBackward (n = 8192)', (k) => k.lstmCellBackward(heap, dGates, heap, gates, heap, cPrev, heap, tanhC, heap, dH, heap, dC, n)],
+  ['lstmCellForward (n = 8192)', (k) => { reset(); k.lstmCellForward(heap, gates, heap, cPrev, heap, c, heap, tanhC, heap, h, n, n); }],
+  ['lstmCellBackward (n = 8192)', (k) => k.lstmCellBackward(heap, dGates, heap, gates, heap, cPrev, heap, tanhC, heap, dH, heap, dC, n, n)],
   ['addBias (32×1024)', (k) => k.addBias(heap, zs, heap, bias, B, 4 * H)],
   ['addBiasBackward (32×1024)', (k) => k.addBiasBackward(heap, bias, heap, zs, B, 4 * H)],
   ['softmaxCrossEntropy (1120×28)', (k) => { k.softmaxCrossEntropy(heap, dlogits, heap, logits, ids, targets, 1, T * B, V, 1 / (T * B)); }],

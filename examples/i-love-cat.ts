@@ -23,5 +23,5 @@ const history = train(model, loader, optimizer, {
   },
 });
 const final = history[history.length - 1]!;
-console.log(`final perplexity ${final.perplexity.toFixed(4)} (backend: ${'js'})`);
+console.log(`final perplexity ${final.perplexity.toFixed(4)} (backend: ${model.backend})`);
 console.log(predict(model, vocab, ['I', 'love'], 1).join(' '));

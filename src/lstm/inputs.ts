@@ -92,24 +92,27 @@ export function tokenShape(name: string, x: unknown): { B: number; T: number } {
   return { B: x.length, T };
 }
 
-/** Copies the ids of `x` (already shaped by `tokenShape`) into `out`, checking 0 ≤ id < V. */
-export function readTokens(name: string, x: Tokens, V: number, out: Int32Array): void {
+/**
+ * Copies the ids of `x` (B rows of T, already shaped by `tokenShape`) into `out` time-major —
+ * step t of row b at t·B + b, the order of the model's time-major rows — checking 0 ≤ id < V.
+ */
+export function readTokens(name: string, x: Tokens, V: number, B: number, T: number, out: Int32Array): void {
   if (isTokenMatrix(x)) {
     const d = x.data;
     for (let i = 0; i < d.length; i++) {
       const id = d[i]!;
-      if (id < 0 || id >= V) throwBadId(name, id, V, Math.floor(i / x.numSteps), i % x.numSteps);
+      const b = Math.floor(i / T), t = i - b * T;
+      if (id < 0 || id >= V) throwBadId(name, id, V, b, t);
+      out[t * B + b] = id;
     }
-    out.set(d);
     return;
   }
-  let k = 0;
-  for (let b = 0; b < x.length; b++) {
+  for (let b = 0; b < B; b++) {
     const row = x[b]!;
-    for (let t = 0; t < row.length; t++) {
+    for (let t = 0; t < T; t++) {
       const id = row[t];
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= V) throwBadId(name, id, V, b, t);
-      out[k++] = id;
+      out[t * B + b] = id;
     }
   }
 }

@@ -1,12 +1,12 @@
 import type { FloatArray } from '../tensor/float-array.js';
-import { jsKernels, type Kernels } from '../tensor/kernels.js';
 import { Random } from '../tensor/random.js';
 import {
   checkPositiveInteger, checkPositiveNumber, checkState, describe, readTokens, tokenShape,
   type LSTMState, type Tokens,
 } from './inputs.js';
 import { parameterCount, parameterLayout, type Parameter, type ParameterSpec } from './parameters.js';
-import { createWorkspace, type Workspace } from './workspace.js';
+import { resolveBackend, Storage, type BackendName } from './storage.js';
+import type { Workspace } from './workspace.js';
 
 // Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
 // H hidden units, n = B·H (one step's B×H block). The design, with the equations in these
@@ -27,6 +27,12 @@ export interface LSTMLanguageModelOptions {
    * exists for finite-difference gradient checks and is slower.
    */
   dtype?: 'float32' | 'float64';
+  /**
+   * The kernels: `'wasm'` (WebAssembly SIMD, float32 only), `'js'` (plain TypeScript, the
+   * reference) or `'auto'` (default: wasm where the engine supports SIMD, else js).
+   * `model.backend` tells which one runs.
+   */
+  backend?: 'auto' | BackendName;
 }
 
 /** What {@link LSTMLanguageModel.forwardBackward} returns. */
@@ -42,9 +48,6 @@ export interface ForwardBackwardResult {
    */
   stateGrad: { readonly h: FloatArray; readonly c: FloatArray };
 }
-
-/** Workspaces kept per (B, T) shape: a training shape and a prediction shape, with room to spare. */
-const MAX_WORKSPACES = 4;
 
 /**
  * The LSTM language model of d2l's "LSTM from scratch" chapter, with manual backpropagation
@@ -68,15 +71,12 @@ export class LSTMLanguageModel {
   /** H. */
   readonly numHiddens: number;
   readonly dtype: 'float32' | 'float64';
-  /** All parameters, one flat array in the seed's order (see {@link parameterLayout}). */
-  readonly flatParameters: FloatArray;
-  /** All gradients, laid out as {@link flatParameters}. */
-  readonly flatGradients: FloatArray;
+  /** The kernels this model runs on. */
+  readonly backend: BackendName;
 
+  readonly #storage: Storage;
   readonly #params: readonly Parameter[];
   readonly #specs: readonly ParameterSpec[];
-  readonly #k: Kernels = jsKernels;
-  readonly #workspaces = new Map<string, Workspace>();
 
   constructor(options: LSTMLanguageModelOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -94,25 +94,39 @@ export class LSTMLanguageModel {
     if (dtype !== 'float32' && dtype !== 'float64') {
       throw new RangeError(`Expected \`dtype\` to be 'float32' or 'float64', got ${describe(dtype)}.`);
     }
+    const requested = options.backend ?? 'auto';
+    if (requested !== 'auto' && requested !== 'wasm' && requested !== 'js') {
+      throw new RangeError(`Expected \`backend\` to be 'auto', 'wasm' or 'js', got ${describe(requested)}.`);
+    }
     this.vocabSize = V;
     this.numHiddens = H;
     this.dtype = dtype;
-    const count = parameterCount(V, H);
-    this.flatParameters = this.#alloc(count);
-    this.flatGradients = this.#alloc(count);
+    this.backend = resolveBackend(requested, dtype);
+    this.#storage = new Storage(parameterCount(V, H), dtype, this.backend);
     this.#specs = parameterLayout(V, H);
-    this.#params = this.#specs.map((s) => ({
-      name: s.name,
-      shape: s.shape,
-      data: this.flatParameters.subarray(s.offset, s.offset + s.size),
-      grad: this.flatGradients.subarray(s.offset, s.offset + s.size),
-    }));
+    this.#params = this.#specs.map((s) => new ParameterView(s, this.#storage));
     // d2l: weights N(0, 1)·0.01, biases 0; drawn parameter by parameter in the seed's order.
     const rng = new Random(seed);
+    const flat = this.#storage.params;
     for (const s of this.#specs) {
       if (s.isBias) continue;
-      for (let i = s.offset; i < s.offset + s.size; i++) this.flatParameters[i] = rng.normal() * initScale;
+      for (let i = s.offset; i < s.offset + s.size; i++) flat[i] = rng.normal() * initScale;
     }
+  }
+
+  /**
+   * All parameters, one flat array in the seed's order (see {@link parameterLayout}).
+   * With the wasm backend it is a view on the model's WebAssembly memory: read the property
+   * again rather than keeping the array across a call with a batch shape bigger than any before
+   * (which may grow the memory and detach older views; see docs/design.md).
+   */
+  get flatParameters(): FloatArray {
+    return this.#storage.params;
+  }
+
+  /** All gradients, laid out as {@link flatParameters} (a view, as it). */
+  get flatGradients(): FloatArray {
+    return this.#storage.grads;
   }
 
   /** The 14 parameters in the seed's order: W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o, W_xc, W_hc, b_c, W_hq, b_q. */
@@ -123,7 +137,8 @@ export class LSTMLanguageModel {
   /** A zero state for a batch of `batchSize` rows: `{ h, c }`, B×H each. */
   initState(batchSize: number): LSTMState {
     const B = checkPositiveInteger('batchSize', batchSize);
-    return { h: this.#alloc(B * this.numHiddens), c: this.#alloc(B * this.numHiddens) };
+    const n = B * this.numHiddens;
+    return { h: this.#storage.allocOutside(n), c: this.#storage.allocOutside(n) };
   }
 
   /** Sets every gradient to zero. Backward only ever adds into gradients. */
@@ -140,8 +155,8 @@ export class LSTMLanguageModel {
     const { B, T } = tokenShape('X', X);
     const st = state ?? this.initState(B);
     checkState(st, B, this.numHiddens);
-    const ws = this.#workspace(B, T);
-    readTokens('X', X, this.vocabSize, ws.x);
+    const ws = this.#storage.workspace(B, T, this.numHiddens, this.vocabSize);
+    readTokens('X', X, this.vocabSize, B, T, ws.xT);
     this.#forward(ws, st);
     return { logits: ws.logits.slice(), state: st };
   }
@@ -181,53 +196,35 @@ export class LSTMLanguageModel {
     }
     const st = state ?? this.initState(B);
     checkState(st, B, this.numHiddens);
-    const ws = this.#workspace(B, T);
+    const ws = this.#storage.workspace(B, T, this.numHiddens, this.vocabSize);
     // Ids are checked while copied; X and Y are both read before either is used.
-    readTokens('X', X, this.vocabSize, ws.x);
-    readTokens('Y', Y, this.vocabSize, ws.y);
+    readTokens('X', X, this.vocabSize, B, T, ws.xT);
+    readTokens('Y', Y, this.vocabSize, B, T, ws.yT);
     return { ws, st };
-  }
-
-  #alloc(length: number): FloatArray {
-    return this.dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
-  }
-
-  #workspace(B: number, T: number): Workspace {
-    const key = `${B}x${T}`;
-    let ws = this.#workspaces.get(key);
-    if (ws === undefined) {
-      if (this.#workspaces.size >= MAX_WORKSPACES) {
-        const oldest = this.#workspaces.keys().next().value as string;
-        this.#workspaces.delete(oldest);
-      }
-      ws = createWorkspace(B, T, this.numHiddens, this.vocabSize, (n) => this.#alloc(n), (n) => new Int32Array(n));
-      this.#workspaces.set(key, ws);
-    }
-    return ws;
   }
 
   #offset(index: number): number {
     return this.#specs[index]!.offset;
   }
 
-  /** Fills the workspace for ws.x from `state`; writes the final state back into it. */
+  /** Fills the workspace for ws.xT from `state`; writes the final state back into it. */
   #forward(ws: Workspace, state: LSTMState): void {
-    const k = this.#k;
-    const { B, T, x, gates, hs, cs, tanhC, logits } = ws;
-    const H = this.numHiddens, V = this.vocabSize, n = B * H;
-    const W = this.flatParameters;
+    const k = this.#storage.kernels;
+    const { B, T, xT, gates, hs, cs, tanhC, logits } = ws;
+    const H = this.numHiddens, V = this.vocabSize, n = B * H, Tn = T * n;
+    const W = this.#storage.params;
+    // The input part of every step at once: Z_g = X W_xg + b_g over all T·B rows of gate g
+    // (the one-hot product is a row gather).
+    for (let g = 0; g < 4; g++) {
+      k.gatherRows(gates, g * Tn, W, this.#offset(3 * g), xT, 0, 1, T * B, H, false);
+      k.addBias(gates, g * Tn, W, this.#offset(3 * g + 2), T * B, H);
+    }
     hs.set(state.h, 0);
     cs.set(state.c, 0);
     for (let t = 0; t < T; t++) {
-      const gt = t * 4 * n; // this step's gate block
-      for (let g = 0; g < 4; g++) {
-        // Z_g = X_t W_xg + b_g + H_{t−1} W_hg; the one-hot product is a row gather.
-        const z = gt + g * n;
-        k.gatherRows(gates, z, W, this.#offset(3 * g), x, t, T, B, H, false);
-        k.addBias(gates, z, W, this.#offset(3 * g + 2), B, H);
-        k.matmul(gates, z, hs, t * n, W, this.#offset(3 * g + 1), B, H, H, true);
-      }
-      k.lstmCellForward(gates, gt, cs, t * n, cs, (t + 1) * n, tanhC, t * n, hs, (t + 1) * n, n);
+      // Z_g += H_{t−1} W_hg, then the cell: I, F, O, Ĉ, C_t, tanh(C_t), H_t.
+      for (let g = 0; g < 4; g++) k.matmul(gates, g * Tn + t * n, hs, t * n, W, this.#offset(3 * g + 1), B, H, H, true);
+      k.lstmCellForward(gates, t * n, cs, t * n, cs, (t + 1) * n, tanhC, t * n, hs, (t + 1) * n, Tn, n);
     }
     // Y = H W_hq + b_q for all T steps at once: hs[1..T] is (T·B)×H, time-major.
     k.matmul(logits, 0, hs, n, W, this.#offset(12), T * B, H, V, false);
@@ -237,47 +234,83 @@ export class LSTMLanguageModel {
   }
 
   /**
-   * The mean cross-entropy over the N = T·B logits of #forward, leaving in their place
-   * dY = (softmax − onehot)/N, its gradient. One step at a time, because row t·B + b of the
-   * logits targets Y[b][t] = y[b·T + t].
+   * The mean cross-entropy over the N = T·B logits of #forward (row t·B + b targets yT[t·B + b]),
+   * leaving in their place dY = (softmax − onehot)/N, its gradient.
    */
   #crossEntropy(ws: Workspace): number {
-    const { B, T, y, logits } = ws;
-    const V = this.vocabSize, N = T * B;
-    let loss = 0;
-    for (let t = 0; t < T; t++) {
-      loss += this.#k.softmaxCrossEntropy(logits, t * B * V, logits, t * B * V, y, t, T, B, V, 1 / N);
-    }
-    return loss / N;
+    const N = ws.T * ws.B;
+    return this.#storage.kernels.softmaxCrossEntropy(ws.logits, 0, ws.logits, 0, ws.yT, 0, 1, N, this.vocabSize, 1 / N) / N;
   }
 
   /** BPTT over the workspace filled by #forward and #crossEntropy; adds into the gradients. */
   #backward(ws: Workspace): void {
-    const k = this.#k;
-    const { B, T, x, gates, hs, cs, tanhC, logits, dHs, dGates, dh0, dc0 } = ws;
-    const H = this.numHiddens, V = this.vocabSize, n = B * H;
-    const W = this.flatParameters, dW = this.flatGradients;
-    const N = T * B;
+    const k = this.#storage.kernels;
+    const { B, T, xT, gates, hs, cs, tanhC, logits, dHs, dGates, dh0, dc0 } = ws;
+    const H = this.numHiddens, V = this.vocabSize, n = B * H, Tn = T * n, N = T * B;
+    const W = this.#storage.params, dW = this.#storage.grads;
     // Output layer: dW_hq += Hsᵀ·dY, db_q += Σ dY, dHs = dY·W_hqᵀ.
     k.matmulTN(dW, this.#offset(12), hs, n, logits, 0, H, N, V, true);
     k.addBiasBackward(dW, this.#offset(13), logits, 0, N, V);
     k.matmulNT(dHs, 0, logits, 0, W, this.#offset(12), N, V, H, false);
-    // BPTT, t = T−1 … 0. dHs[t] is the whole dH_t once step t+1 has added its recurrent part;
-    // dc0 carries dC_t (and ends as dC_{−1}); dh0 receives the recurrent part of dH_{−1}.
+    // BPTT, t = T−1 … 0: only what depends on the recurrence. dHs[t] is the whole dH_t once
+    // step t+1 has added its recurrent part; dc0 carries dC_t (and ends as dC_{−1}); dh0
+    // receives the recurrent part of dH_{−1}.
     dc0.fill(0);
     dh0.fill(0);
     for (let t = T - 1; t >= 0; t--) {
-      k.lstmCellBackward(dGates, 0, gates, t * 4 * n, cs, t * n, tanhC, t * n, dHs, t * n, dc0, 0, n);
+      k.lstmCellBackward(dGates, t * n, gates, t * n, cs, t * n, tanhC, t * n, dHs, t * n, dc0, 0, Tn, n);
       const dhPrev = t > 0 ? dHs : dh0;
       const dhPrevOffset = t > 0 ? (t - 1) * n : 0;
-      for (let g = 0; g < 4; g++) {
-        const dz = g * n;
-        // Z_g = X_t W_xg + H_{t−1} W_hg + b_g, so:
-        k.scatterAddRows(dW, this.#offset(3 * g), dGates, dz, x, t, T, B, H); // dW_xg += X_tᵀ dZ_g
-        k.matmulTN(dW, this.#offset(3 * g + 1), hs, t * n, dGates, dz, H, B, H, true); // dW_hg += H_{t−1}ᵀ dZ_g
-        k.addBiasBackward(dW, this.#offset(3 * g + 2), dGates, dz, B, H); // db_g += Σ_b dZ_g
-        k.matmulNT(dhPrev, dhPrevOffset, dGates, dz, W, this.#offset(3 * g + 1), B, H, H, true); // dH_{t−1} += dZ_g W_hgᵀ
-      }
+      // dH_{t−1} += dZ_g W_hgᵀ
+      for (let g = 0; g < 4; g++) k.matmulNT(dhPrev, dhPrevOffset, dGates, g * Tn + t * n, W, this.#offset(3 * g + 1), B, H, H, true);
     }
+    // Z_g = X W_xg + H_prev W_hg + b_g over all T·B rows, so the weight gradients of all steps
+    // are one product each (hs[0..T−1] is H_{t−1} for every step, (T·B)×H):
+    for (let g = 0; g < 4; g++) {
+      const dz = g * Tn;
+      k.scatterAddRows(dW, this.#offset(3 * g), dGates, dz, xT, 0, 1, N, H); // dW_xg += Xᵀ dZ_g
+      k.matmulTN(dW, this.#offset(3 * g + 1), hs, 0, dGates, dz, H, N, H, true); // dW_hg += H_prevᵀ dZ_g
+      k.addBiasBackward(dW, this.#offset(3 * g + 2), dGates, dz, N, H); // db_g += Σ_rows dZ_g
+    }
+  }
+}
+
+/**
+ * A parameter as the public sees it: views into the flat arrays, re-created if the storage
+ * re-created its views (wasm memory growth), so `p.data` and `p.grad` are always current.
+ */
+class ParameterView implements Parameter {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly #spec: ParameterSpec;
+  readonly #storage: Storage;
+  #generation = -1;
+  #data!: FloatArray;
+  #grad!: FloatArray;
+
+  constructor(spec: ParameterSpec, storage: Storage) {
+    this.name = spec.name;
+    this.shape = spec.shape;
+    this.#spec = spec;
+    this.#storage = storage;
+  }
+
+  get data(): FloatArray {
+    this.#sync();
+    return this.#data;
+  }
+
+  get grad(): FloatArray {
+    this.#sync();
+    return this.#grad;
+  }
+
+  #sync(): void {
+    const generation = this.#storage.generation;
+    if (generation === this.#generation) return;
+    const { offset, size } = this.#spec;
+    this.#data = this.#storage.params.subarray(offset, offset + size);
+    this.#grad = this.#storage.grads.subarray(offset, offset + size);
+    this.#generation = generation;
   }
 }

@@ -4,7 +4,7 @@ import { addBias, addBiasBackward } from './bias.js';
 import { softmaxCrossEntropy } from './cross-entropy.js';
 import { matmul, matmulNT, matmulTN } from './matmul.js';
 import { gatherRows, scatterAddRows } from './onehot.js';
-import { lstmCellBackward, lstmCellForward } from '../lstm/cell.js';
+import { lstmCellBackward, lstmCellForward } from './lstm-cell.js';
 
 /**
  * The kernels a model needs, as one swappable set: the plain TypeScript kernels here
@@ -29,11 +29,11 @@ export interface Kernels<F extends FloatArray = FloatArray, I extends ArrayLike<
   sigmoidForward: (y: F, yo: number, x: F, xo: number, n: number) => void;
   tanhForward: (y: F, yo: number, x: F, xo: number, n: number) => void;
   lstmCellForward: (
-    gates: F, go: number, cPrev: F, cpo: number, c: F, co: number, tanhC: F, tco: number, h: F, ho: number, n: number,
+    gates: F, go: number, cPrev: F, cpo: number, c: F, co: number, tanhC: F, tco: number, h: F, ho: number, gs: number, n: number,
   ) => void;
   lstmCellBackward: (
     dGates: F, dgo: number, gates: F, go: number, cPrev: F, cpo: number, tanhC: F, tco: number,
-    dH: F, dho: number, dC: F, dco: number, n: number,
+    dH: F, dho: number, dC: F, dco: number, gs: number, n: number,
   ) => void;
 }
 

@@ -21,8 +21,8 @@ export interface WasmKernelExports {
   softmaxCrossEntropy(dlogits: number, logits: number, targets: number, stride: number, M: number, V: number, scale: number): number;
   sigmoidForward(y: number, x: number, n: number): void;
   tanhForward(y: number, x: number, n: number): void;
-  lstmCellForward(gates: number, cPrev: number, c: number, tanhC: number, h: number, n: number): void;
-  lstmCellBackward(dGates: number, gates: number, cPrev: number, tanhC: number, dH: number, dC: number, n: number): void;
+  lstmCellForward(gates: number, cPrev: number, c: number, tanhC: number, h: number, gs: number, n: number): void;
+  lstmCellBackward(dGates: number, gates: number, cPrev: number, tanhC: number, dH: number, dC: number, gs: number, n: number): void;
   addInto(out: number, a: number, n: number): void;
   fill(out: number, value: number, n: number): void;
 }
@@ -87,10 +87,10 @@ function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance): WasmK
       x.softmaxCrossEntropy(p(dlogits, dlo), p(logits, lo), p(targets, ti), stride, M, V, scale),
     sigmoidForward: (y, yo, xs, xo, n) => x.sigmoidForward(p(y, yo), p(xs, xo), n),
     tanhForward: (y, yo, xs, xo, n) => x.tanhForward(p(y, yo), p(xs, xo), n),
-    lstmCellForward: (gates, go, cPrev, cpo, c, co, tanhC, tco, h, ho, n) =>
-      x.lstmCellForward(p(gates, go), p(cPrev, cpo), p(c, co), p(tanhC, tco), p(h, ho), n),
-    lstmCellBackward: (dGates, dgo, gates, go, cPrev, cpo, tanhC, tco, dH, dho, dC, dco, n) =>
-      x.lstmCellBackward(p(dGates, dgo), p(gates, go), p(cPrev, cpo), p(tanhC, tco), p(dH, dho), p(dC, dco), n),
+    lstmCellForward: (gates, go, cPrev, cpo, c, co, tanhC, tco, h, ho, gs, n) =>
+      x.lstmCellForward(p(gates, go), p(cPrev, cpo), p(c, co), p(tanhC, tco), p(h, ho), gs, n),
+    lstmCellBackward: (dGates, dgo, gates, go, cPrev, cpo, tanhC, tco, dH, dho, dC, dco, gs, n) =>
+      x.lstmCellBackward(p(dGates, dgo), p(gates, go), p(cPrev, cpo), p(tanhC, tco), p(dH, dho), p(dC, dco), gs, n),
     addInto: (out, o, a, ao, n) => x.addInto(p(out, o), p(a, ao), n),
     fill: (out, o, value, n) => x.fill(p(out, o), value, n),
   };

@@ -19,8 +19,9 @@ describe('LSTMLanguageModel', () => {
     let offset = 0;
     for (const p of params) {
       expect(p.data.buffer).toBe(model.flatParameters.buffer);
-      expect(p.data.byteOffset / 4).toBe(offset);
-      expect(p.grad.byteOffset / 4).toBe(offset);
+      expect(p.grad.buffer).toBe(model.flatGradients.buffer);
+      expect((p.data.byteOffset - model.flatParameters.byteOffset) / 4).toBe(offset);
+      expect((p.grad.byteOffset - model.flatGradients.byteOffset) / 4).toBe(offset);
       expect(p.data.length).toBe(p.shape.reduce((a, b) => a * b, 1));
       offset += p.data.length;
     }

@@ -4,41 +4,40 @@ import { Op, Simd } from '../ops.js';
 import { type Width, at, lanes } from './lanes.js';
 import { vecScratch, vecSigmoid, vecTanh } from './math.js';
 
-// The LSTM cell's elementwise step of src/lstm/cell.ts, forward and backward, four
-// elements at a time. The gate block holds four n-element blocks (i, f, o, c) from `gates`.
+// The LSTM cell's elementwise step of src/tensor/lstm-cell.ts, forward and backward, four
+// elements at a time. A step's gates are four n-element blocks (i, f, o, c), block k at
+// element gates + k·gs.
 
 const { i32, v128 } = ValType;
 
-/** Sets g[1..3] = gates + k·4n, the byte pointers of the f, o and c gate blocks. */
-function gateBlocks(f: FunctionBuilder, gates: Local, n: Local): Local[] {
+/** Sets g[1..3] = gates + 4·k·gs, the byte pointers of the f, o and c gate blocks. */
+function gateBlocks(f: FunctionBuilder, gates: Local, gs: Local): Local[] {
   const g = [gates, f.local(i32), f.local(i32), f.local(i32)];
-  for (let k = 1; k < 4; k++) f.get(g[k - 1]!).get(n).i32(2).op(Op.i32_shl).op(Op.i32_add).set(g[k]!);
+  for (let k = 1; k < 4; k++) f.get(g[k - 1]!).get(gs).i32(2).op(Op.i32_shl).op(Op.i32_add).set(g[k]!);
   return g;
 }
 
 /**
- * lstmCellForward(gates, cPrev, c, tanhC, h, n):
+ * lstmCellForward(gates, cPrev, c, tanhC, h, gs, n):
  *   I = σ(Z_i)  F = σ(Z_f)  O = σ(Z_o)  Ĉ = tanh(Z_c)   (in place in gates)
  *   C = F ⊙ C_prev + I ⊙ Ĉ     tC = tanh(C)     H = O ⊙ tC
  */
 export function lstmCellForwardKernel(): FunctionDef {
-  const f = new FunctionBuilder('lstmCellForward', { gates: i32, cPrev: i32, c: i32, tanhC: i32, h: i32, n: i32 });
-  const { gates, cPrev, c, tanhC, h, n } = f.p;
-  const g = gateBlocks(f, gates, n);
-  const { kb, n3 } = f.locals(i32, ['kb', 'n3']);
+  const f = new FunctionBuilder('lstmCellForward', { gates: i32, cPrev: i32, c: i32, tanhC: i32, h: i32, gs: i32, n: i32 });
+  const { gates, cPrev, c, tanhC, h, gs, n } = f.p;
+  const g = gateBlocks(f, gates, gs);
+  const kb = f.local(i32);
   const { z, cNew } = f.locals(v128, ['z', 'cNew']);
   const t = vecScratch(f);
-  // Three passes rather than one: small loop bodies keep V8's registers for the arithmetic
-  // (one fused loop with five inlined exps ran 1.5× slower). The i, f, o blocks are
-  // contiguous, so σ is one pass over 3n elements.
+  // Separate passes rather than one: small loop bodies keep V8's registers for the arithmetic
+  // (one fused loop with five inlined exps ran 1.5× slower).
   const inPlace = (base: Local, activation: typeof vecSigmoid) => (w: Width): void => {
     at(f, base, kb); w.load(); f.set(z);
     at(f, base, kb);
     activation(f, t, z);
     w.store();
   };
-  f.get(n).i32(3).op(Op.i32_mul).set(n3);
-  lanes(f, n3, kb, inPlace(gates, vecSigmoid));
+  for (let k = 0; k < 3; k++) lanes(f, n, kb, inPlace(g[k]!, vecSigmoid));
   lanes(f, n, kb, inPlace(g[3]!, vecTanh));
   lanes(f, n, kb, (w) => {
     at(f, g[1]!, kb); w.load(); at(f, cPrev, kb); w.load(); f.simd(Simd.f32x4_mul);
@@ -55,7 +54,7 @@ export function lstmCellForwardKernel(): FunctionDef {
 }
 
 /**
- * lstmCellBackward(dGates, gates, cPrev, tanhC, dH, dC, n):
+ * lstmCellBackward(dGates, gates, cPrev, tanhC, dH, dC, gs, n):  (both gate sets with stride gs)
  *   dO = dH ⊙ tC                  dC_t = dC + dH ⊙ O ⊙ (1 − tC²)
  *   dF = dC_t ⊙ C_prev   dI = dC_t ⊙ Ĉ   dĈ = dC_t ⊙ I   dC_prev = dC_t ⊙ F  (into dC)
  *   dZ_i = dI ⊙ I(1−I)  dZ_f = dF ⊙ F(1−F)  dZ_o = dO ⊙ O(1−O)  dZ_c = dĈ ⊙ (1−Ĉ²)
@@ -63,11 +62,11 @@ export function lstmCellForwardKernel(): FunctionDef {
  */
 export function lstmCellBackwardKernel(): FunctionDef {
   const f = new FunctionBuilder('lstmCellBackward', {
-    dGates: i32, gates: i32, cPrev: i32, tanhC: i32, dH: i32, dC: i32, n: i32,
+    dGates: i32, gates: i32, cPrev: i32, tanhC: i32, dH: i32, dC: i32, gs: i32, n: i32,
   });
-  const { dGates, gates, cPrev, tanhC, dH, dC, n } = f.p;
-  const g = gateBlocks(f, gates, n);
-  const dg = gateBlocks(f, dGates, n);
+  const { dGates, gates, cPrev, tanhC, dH, dC, gs, n } = f.p;
+  const g = gateBlocks(f, gates, gs);
+  const dg = gateBlocks(f, dGates, gs);
   const kb = f.local(i32);
   const { I, F, O, cHat, tc, dh, dCt } = f.locals(v128, ['I', 'F', 'O', 'cHat', 'tc', 'dh', 'dCt']);
   const mul = (): void => { f.simd(Simd.f32x4_mul); };

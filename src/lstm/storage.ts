@@ -1,0 +1,179 @@
+import type { FloatArray } from '../tensor/float-array.js';
+import { jsKernels, type Kernels } from '../tensor/kernels.js';
+import { createWasmKernels, wasmSimdSupported } from '../wasm/index.js';
+import { createWorkspace, workspaceLayout, type Workspace } from './workspace.js';
+
+/** Which kernels a model runs on: WebAssembly SIMD, or the plain TypeScript reference. */
+export type BackendName = 'wasm' | 'js';
+
+/** Workspaces kept per (B, T) shape: a training shape and a prediction shape, with room to spare. */
+const MAX_WORKSPACES = 4;
+/** Blocks start on 16-byte boundaries (4 floats), the width of a SIMD load. */
+const ALIGN = 4;
+const WASM_PAGE = 65536;
+/**
+ * Workspace room reserved when a wasm model is created, so that the usual shapes never grow
+ * the memory (growing detaches every view taken before). Untouched pages cost no physical
+ * memory. 64 MiB holds B = 32, T = 35 up to H ≈ 1800.
+ */
+const WASM_RESERVE_BYTES = 64 << 20;
+
+const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+/**
+ * Where a model's numbers live, and the kernels that work on them. The parameters, the
+ * gradients and one workspace region, all allocated here:
+ * - `js`: ordinary typed arrays (Float32Array, or Float64Array for gradient checks);
+ * - `wasm`: one WebAssembly.Memory laid out [parameters | gradients | workspace region], since
+ *   the kernels can only address their own memory.
+ *
+ * Workspaces of different shapes share the one region (a call uses one workspace from start
+ * to end, and nothing in a workspace outlives the call). When a shape needs a bigger region,
+ * the region is reallocated (js) or the memory grown (wasm); growing a memory detaches every
+ * view on it, so views are re-created and `generation` counts the re-creations.
+ */
+export class Storage {
+  readonly backend: BackendName;
+  readonly kernels: Kernels;
+  readonly #dtype: 'float32' | 'float64';
+  readonly #count: number;
+  readonly #memory: WebAssembly.Memory | undefined;
+  #buffer: ArrayBufferLike | undefined; // the memory buffer the current views are on (wasm)
+  #params: FloatArray;
+  #grads: FloatArray;
+  #region: FloatArray;
+  #ids: Int32Array;
+  #idsCapacity = 0; // wasm: ids at the start of the region, floats after them
+  #generation = 0;
+  readonly #workspaces = new Map<string, Workspace>();
+
+  constructor(count: number, dtype: 'float32' | 'float64', backend: BackendName) {
+    this.backend = backend;
+    this.#dtype = dtype;
+    this.#count = count;
+    if (backend === 'wasm') {
+      const bytes = 8 * roundUp(count) + WASM_RESERVE_BYTES;
+      this.#memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE) });
+      this.kernels = createWasmKernels(this.#memory) as unknown as Kernels;
+    } else {
+      this.#memory = undefined;
+      this.kernels = jsKernels;
+    }
+    this.#params = this.#floats(0, count);
+    this.#grads = this.#floats(roundUp(count), count);
+    this.#region = this.#floats(0, 0);
+    this.#ids = new Int32Array(0);
+    this.#viewRegion();
+    this.#buffer = this.#memory?.buffer;
+  }
+
+  /** Counts view re-creations: a view taken in an earlier generation may be detached. */
+  get generation(): number {
+    this.#refresh();
+    return this.#generation;
+  }
+
+  /** All parameters, one flat array (a view: re-read it after a call that may have grown memory). */
+  get params(): FloatArray {
+    this.#refresh();
+    return this.#params;
+  }
+
+  /** All gradients, laid out as `params`. */
+  get grads(): FloatArray {
+    this.#refresh();
+    return this.#grads;
+  }
+
+  /** A zeroed array for values that the kernels never address (such as a carried state). */
+  allocOutside(length: number): FloatArray {
+    return this.#dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
+  }
+
+  /** The workspace for (B, T), its views re-created if the region moved since it was made. */
+  workspace(B: number, T: number, H: number, V: number): Workspace {
+    this.#refresh();
+    const key = `${B}x${T}`;
+    const cached = this.#workspaces.get(key);
+    if (cached !== undefined) return cached;
+    const floats = Object.values(workspaceLayout(B, T, H, V)).reduce((s, n) => s + roundUp(n), 0);
+    const ids = 2 * roundUp(B * T);
+    this.#reserve(floats, ids);
+    // Carve the blocks one after another, each starting aligned.
+    let fo = 0, io = 0;
+    const carveFloats = (n: number): FloatArray => {
+      const block = this.#region.subarray(fo, fo + n);
+      fo += roundUp(n);
+      return block;
+    };
+    const carveIds = (n: number): Int32Array => {
+      const block = this.#ids.subarray(io, io + n);
+      io += roundUp(n);
+      return block;
+    };
+    const ws = createWorkspace(B, T, H, V, carveFloats, carveIds);
+    if (this.#workspaces.size >= MAX_WORKSPACES) this.#workspaces.delete(this.#workspaces.keys().next().value!);
+    this.#workspaces.set(key, ws);
+    return ws;
+  }
+
+  /** Makes the workspace region hold at least `floats` floats and `ids` ids. */
+  #reserve(floats: number, ids: number): void {
+    if (this.#region.length >= floats && this.#ids.length >= ids) return;
+    if (this.#memory === undefined) {
+      this.#region = this.allocOutside(Math.max(floats, this.#region.length));
+      this.#ids = new Int32Array(Math.max(ids, this.#ids.length));
+      this.#workspaces.clear();
+      return;
+    }
+    this.#idsCapacity = Math.max(this.#idsCapacity, roundUp(ids));
+    const need = 4 * (this.#regionStart() + this.#idsCapacity + roundUp(floats));
+    const have = this.#memory.buffer.byteLength;
+    if (need > have) this.#memory.grow(Math.ceil((need - have) / WASM_PAGE));
+    this.#buffer = undefined; // the region's split moved: re-create every view
+    this.#refresh();
+  }
+
+  #regionStart(): number {
+    return 2 * roundUp(this.#count);
+  }
+
+  /** wasm: the region is the rest of the memory, the ids first, the floats after them. */
+  #viewRegion(): void {
+    if (this.#memory === undefined) return;
+    const start = this.#regionStart();
+    const floats = this.#memory.buffer.byteLength / 4 - start - this.#idsCapacity;
+    this.#ids = new Int32Array(this.#memory.buffer, 4 * start, this.#idsCapacity);
+    this.#region = this.#floats(start + this.#idsCapacity, floats);
+  }
+
+  #floats(offset: number, length: number): FloatArray {
+    if (this.#memory !== undefined) return new Float32Array(this.#memory.buffer, 4 * offset, length);
+    return this.allocOutside(length);
+  }
+
+  /** wasm: re-create every view if the memory grew (its old buffer is then detached). */
+  #refresh(): void {
+    if (this.#memory === undefined || this.#memory.buffer === this.#buffer) return;
+    this.#buffer = this.#memory.buffer;
+    this.#params = this.#floats(0, this.#count);
+    this.#grads = this.#floats(roundUp(this.#count), this.#count);
+    this.#viewRegion();
+    this.#workspaces.clear();
+    this.#generation++;
+  }
+}
+
+/** The backend `'auto'` picks: wasm where the engine runs WebAssembly SIMD and the dtype is float32. */
+export function resolveBackend(requested: 'auto' | BackendName, dtype: 'float32' | 'float64'): BackendName {
+  if (requested === 'js') return 'js';
+  if (dtype === 'float64') {
+    if (requested === 'wasm') {
+      throw new RangeError("Expected `backend` 'wasm' with `dtype` 'float32' (the wasm kernels are float32), got dtype 'float64'.");
+    }
+    return 'js';
+  }
+  if (wasmSimdSupported()) return 'wasm';
+  if (requested === 'wasm') throw new Error('The wasm backend needs WebAssembly SIMD, which this engine lacks; use backend "js".');
+  return 'js';
+}
