@@ -9,13 +9,15 @@ import type { FloatArray } from '../../src/tensor/float-array.js';
 // The float64 model must match to 1e-10 relative: both sides are exact float64 arithmetic
 // that differ only in summation order. The float32 model must match to 2e-5 relative to
 // the scale of each array: float32 rounding (ε ≈ 6e-8) accumulated over T = 4 steps and
-// sums of H = 5 or V = 7 terms stays well below that.
+// sums of H = 5 or V = 7 terms stays well below that — on both backends (the wasm kernels'
+// exp is a polynomial good to a few ulp, still far inside it).
 const { config } = golden;
 const V = config.vocabSize, H = config.numHiddens, B = config.batchSize;
 type Named = Record<string, number[]>;
 
-function load(dtype: 'float32' | 'float64'): LSTMLanguageModel {
-  const model = new LSTMLanguageModel({ vocabSize: V, numHiddens: H, dtype });
+function load(dtype: 'float32' | 'float64', backend: 'js' | 'wasm'): LSTMLanguageModel {
+  const model = new LSTMLanguageModel({ vocabSize: V, numHiddens: H, dtype, backend });
+  expect(model.backend).toBe(backend);
   for (const p of model.parameters()) {
     const g = (golden.params as Record<string, { shape: number[]; data: number[] }>)[p.name]!;
     expect(p.shape).toEqual(g.shape);
@@ -42,11 +44,13 @@ function state(model: LSTMLanguageModel, zero: boolean): { h: FloatArray; c: Flo
   return s;
 }
 
-for (const [dtype, rel] of [['float64', 1e-10], ['float32', 2e-5]] as const) {
-  describe(`PyTorch golden values (${dtype} model, relative tolerance ${rel})`, () => {
+const CONFIGS = [['float64', 'js', 1e-10], ['float32', 'js', 2e-5], ['float32', 'wasm', 2e-5]] as const;
+
+for (const [dtype, backend, rel] of CONFIGS) {
+  describe(`PyTorch golden values (${dtype} model, ${backend} backend, relative tolerance ${rel})`, () => {
     for (const [caseName, expected] of Object.entries(golden.cases)) {
       it(`${caseName}: loss, logits, final state, all 14 gradients, state gradients`, () => {
-        const model = load(dtype);
+        const model = load(dtype, backend);
         const zero = caseName === 'zeroState';
         const { logits } = model.forward(golden.X, state(model, zero));
         expectNear(logits, expected.logits.data, rel, 'logits');
@@ -64,7 +68,7 @@ for (const [dtype, rel] of [['float64', 1e-10], ['float32', 2e-5]] as const) {
 
     for (const run of [golden.training, golden.trainingClipLow]) {
       it(`${run.steps} SGD steps (lr ${run.lr}, clip ${run.clipNorm}): losses, pre-clip norms, final parameters`, () => {
-        const model = load(dtype);
+        const model = load(dtype, backend);
         const sgd = new SGD(model.parameters(), { lr: run.lr });
         const losses: number[] = [], norms: number[] = [];
         for (let step = 0; step < run.steps; step++) {

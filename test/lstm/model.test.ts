@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LSTMLanguageModel } from '../../src/lstm/model.js';
+import { LSTMLanguageModel, type LSTMLanguageModelOptions } from '../../src/lstm/model.js';
 import { Random } from '../../src/tensor/random.js';
 
 const NAMES = ['W_xi', 'W_hi', 'b_i', 'W_xf', 'W_hf', 'b_f', 'W_xo', 'W_ho', 'b_o', 'W_xc', 'W_hc', 'b_c', 'W_hq', 'b_q'];
@@ -8,10 +8,13 @@ function batch(rng: Random, B: number, T: number, V: number): number[][] {
   return Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(V)));
 }
 
-describe('LSTMLanguageModel', () => {
+describe.each(['js', 'wasm'] as const)('LSTMLanguageModel (%s backend)', (backend) => {
+  const make = (options: LSTMLanguageModelOptions) => new LSTMLanguageModel({ backend, ...options });
+
   it('has the 14 parameters in the seed order, shapes and flat layout', () => {
     const V = 7, H = 3;
-    const model = new LSTMLanguageModel({ vocabSize: V, numHiddens: H });
+    const model = make({ vocabSize: V, numHiddens: H });
+    expect(model.backend).toBe(backend);
     const params = model.parameters();
     expect(params.map((p) => p.name)).toEqual(NAMES);
     const shapes = params.map((p) => p.shape);
@@ -29,9 +32,9 @@ describe('LSTMLanguageModel', () => {
   });
 
   it('initialises weights N(0, 1)·initScale and biases to 0; the same seed is bit-identical', () => {
-    const a = new LSTMLanguageModel({ vocabSize: 30, numHiddens: 40, seed: 5 });
-    const b = new LSTMLanguageModel({ vocabSize: 30, numHiddens: 40, seed: 5 });
-    const c = new LSTMLanguageModel({ vocabSize: 30, numHiddens: 40, seed: 6 });
+    const a = make({ vocabSize: 30, numHiddens: 40, seed: 5 });
+    const b = make({ vocabSize: 30, numHiddens: 40, seed: 5 });
+    const c = make({ vocabSize: 30, numHiddens: 40, seed: 6 });
     expect(Buffer.from(a.flatParameters.buffer).equals(Buffer.from(b.flatParameters.buffer))).toBe(true);
     expect(a.flatParameters).not.toEqual(c.flatParameters);
     for (const p of a.parameters()) {
@@ -42,20 +45,20 @@ describe('LSTMLanguageModel', () => {
         expect(sd).toBeLessThan(0.012);
       }
     }
-    const wide = new LSTMLanguageModel({ vocabSize: 30, numHiddens: 40, seed: 5, initScale: 0.1 });
+    const wide = make({ vocabSize: 30, numHiddens: 40, seed: 5, initScale: 0.1 });
     expect(wide.flatParameters[0]).toBeCloseTo(a.flatParameters[0]! * 10, 6);
   });
 
   it('starts with a loss ≈ ln V', () => {
     const V = 28, rng = new Random(2);
-    const model = new LSTMLanguageModel({ vocabSize: V, numHiddens: 32, seed: 1 });
+    const model = make({ vocabSize: V, numHiddens: 32, seed: 1 });
     const { loss } = model.forwardBackward(batch(rng, 4, 10, V), batch(rng, 4, 10, V), model.initState(4));
     expect(Math.abs(loss - Math.log(V))).toBeLessThan(0.01);
   });
 
   it('backward adds into the gradients: twice doubles them, zeroGrad resets', () => {
     const rng = new Random(3);
-    const model = new LSTMLanguageModel({ vocabSize: 6, numHiddens: 5, seed: 2, initScale: 0.3 });
+    const model = make({ vocabSize: 6, numHiddens: 5, seed: 2, initScale: 0.3 });
     const X = batch(rng, 3, 4, 6), Y = batch(rng, 3, 4, 6);
     model.zeroGrad();
     const first = model.forwardBackward(X, Y, model.initState(3)).loss;
@@ -69,7 +72,7 @@ describe('LSTMLanguageModel', () => {
 
   it('carries the state: two calls of T steps equal one call of 2T steps', () => {
     const rng = new Random(4), V = 5;
-    const model = new LSTMLanguageModel({ vocabSize: V, numHiddens: 6, seed: 3, initScale: 0.5 });
+    const model = make({ vocabSize: V, numHiddens: 6, seed: 3, initScale: 0.5 });
     const whole = batch(rng, 2, 8, V);
     const firstHalf = whole.map((r) => r.slice(0, 4)), secondHalf = whole.map((r) => r.slice(4));
     const full = model.forward(whole, model.initState(2));
@@ -85,7 +88,7 @@ describe('LSTMLanguageModel', () => {
 
   it('accepts a typed batch (Int32Array, B×T row-major) exactly like number[][]', () => {
     const rng = new Random(5), V = 9;
-    const model = new LSTMLanguageModel({ vocabSize: V, numHiddens: 4, seed: 4, initScale: 0.3 });
+    const model = make({ vocabSize: V, numHiddens: 4, seed: 4, initScale: 0.3 });
     const X = batch(rng, 3, 5, V), Y = batch(rng, 3, 5, V);
     const typed = (m: number[][]) => ({ data: Int32Array.from(m.flat()), batchSize: 3, numSteps: 5 });
     model.zeroGrad();
@@ -99,7 +102,7 @@ describe('LSTMLanguageModel', () => {
 
   it('forward logits are those forwardBackward computes its loss from', () => {
     const rng = new Random(6), V = 4;
-    const model = new LSTMLanguageModel({ vocabSize: V, numHiddens: 3, seed: 5, initScale: 0.8 });
+    const model = make({ vocabSize: V, numHiddens: 3, seed: 5, initScale: 0.8 });
     const X = batch(rng, 2, 3, V), Y = batch(rng, 2, 3, V);
     const { logits } = model.forward(X, model.initState(2));
     let loss = 0;
@@ -123,6 +126,8 @@ describe('LSTMLanguageModel bad input', () => {
     [{ vocabSize: 5, numHiddens: 3, seed: 0.5 }, /Expected `seed` to be an integer, got 0\.5/],
     [{ vocabSize: 5, numHiddens: 3, initScale: NaN }, /Expected `initScale` to be a finite number ≥ 0, got NaN/],
     [{ vocabSize: 5, numHiddens: 3, dtype: 'float16' }, /Expected `dtype` to be 'float32' or 'float64', got "float16"/],
+    [{ vocabSize: 5, numHiddens: 3, backend: 'gpu' }, /Expected `backend` to be 'auto', 'wasm' or 'js', got "gpu"/],
+    [{ vocabSize: 5, numHiddens: 3, backend: 'wasm', dtype: 'float64' }, /Expected `backend` 'wasm' with `dtype` 'float32'/],
   ])('constructor %j', (options, message) => {
     expect(() => new LSTMLanguageModel(options as never)).toThrow(message);
   });

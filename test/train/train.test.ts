@@ -15,10 +15,11 @@ const text = ('the time traveller for so it will be convenient to speak of him w
   'matter to us his grey eyes shone and twinkled and his usually pale face was flushed and animated ').repeat(8);
 const chars = loadCorpus([text], { token: 'char' });
 
-describe('the mission test: "I love cat"', () => {
+describe.each(['wasm', 'js'] as const)('the mission test: "I love cat" (%s backend)', (backend) => {
   it('perplexity starts near the vocabulary size, drops below 1.1, and the model predicts "cat" after "I love"', () => {
     const { corpus, vocab } = cat;
-    const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 16, seed: 0, initScale: 0.1 });
+    const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 16, seed: 0, initScale: 0.1, backend });
+    expect(model.backend).toBe(backend);
     const before = perplexity(model, corpus);
     expect(Math.abs(before - vocab.size)).toBeLessThan(0.1);
     const loader = new SeqDataLoader(corpus, { batchSize: 16, numSteps: 10, seed: 0 });
