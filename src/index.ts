@@ -7,6 +7,11 @@ export type { LSTMState, Tokens, TokenMatrix } from './lstm/inputs.js';
 export { parameterLayout, parameterCount } from './lstm/parameters.js';
 export type { Parameter, ParameterSpec } from './lstm/parameters.js';
 
+// Threads (wasm backend): workers on a shared memory
+export { webWorkerFactory } from './threads/pool.js';
+export type { WorkerFactory, WorkerLike } from './threads/pool.js';
+export type { BackendName } from './lstm/storage.js';
+
 // Optimisation
 export { clipGradNorm } from './optim/clip.js';
 export { SGD } from './optim/sgd.js';

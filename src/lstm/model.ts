@@ -7,6 +7,9 @@ import {
 import { parameterCount, parameterLayout, type Parameter, type ParameterSpec } from './parameters.js';
 import { resolveBackend, Storage, type BackendName } from './storage.js';
 import type { Workspace } from './workspace.js';
+import type { Kernels } from '../tensor/kernels.js';
+import { ThreadPool, webWorkerFactory, type WorkerFactory } from '../threads/pool.js';
+import { kernelModule } from '../wasm/index.js';
 
 // Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
 // H hidden units, n = B·H (one step's B×H block). The design, with the equations in these
@@ -33,6 +36,18 @@ export interface LSTMLanguageModelOptions {
    * `model.backend` tells which one runs.
    */
   backend?: 'auto' | BackendName;
+  /**
+   * Threads to compute with (wasm backend): 1 (default) or more, each extra one a worker on
+   * a shared memory. Falls back to 1 where shared memory is unavailable (no
+   * SharedArrayBuffer, or a browser page without cross-origin isolation) or the backend is
+   * js; `model.threads` tells. Call `dispose()` to stop the workers.
+   */
+  threads?: number;
+  /**
+   * Makes the workers. Default: a web worker from a Blob URL where `Worker` exists; in Node
+   * pass `nodeWorkerFactory` from `lstm-lm/node`.
+   */
+  createWorker?: WorkerFactory;
 }
 
 /** What {@link LSTMLanguageModel.forwardBackward} returns. */
@@ -73,8 +88,15 @@ export class LSTMLanguageModel {
   readonly dtype: 'float32' | 'float64';
   /** The kernels this model runs on. */
   readonly backend: BackendName;
+  /** The threads it computes with (1 unless `threads` asked for more and they are possible). */
+  readonly threads: number;
 
   readonly #storage: Storage;
+  readonly #pool: ThreadPool | undefined;
+  /** The workspace of the call in progress, read by the phase parts below. */
+  #ws: Workspace | undefined;
+  /** What the output phase computes: 0 logits, 1 and the loss, 2 and dHs too. */
+  #outputMode = 0;
   readonly #params: readonly Parameter[];
   readonly #specs: readonly ParameterSpec[];
 
@@ -98,11 +120,32 @@ export class LSTMLanguageModel {
     if (requested !== 'auto' && requested !== 'wasm' && requested !== 'js') {
       throw new RangeError(`Expected \`backend\` to be 'auto', 'wasm' or 'js', got ${describe(requested)}.`);
     }
+    const threads = options.threads ?? 1;
+    checkPositiveInteger('threads', threads);
+    if (options.createWorker !== undefined && typeof options.createWorker !== 'function') {
+      throw new TypeError(`Expected \`createWorker\` to be a function, got ${describe(options.createWorker)}.`);
+    }
     this.vocabSize = V;
     this.numHiddens = H;
     this.dtype = dtype;
     this.backend = resolveBackend(requested, dtype);
-    this.#storage = new Storage(parameterCount(V, H), dtype, this.backend);
+    const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean };
+    const canShare = typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated !== false;
+    this.threads = this.backend === 'wasm' && canShare ? threads : 1;
+    let createWorker: WorkerFactory | undefined;
+    if (this.threads > 1) {
+      createWorker = options.createWorker ?? webWorkerFactory();
+      if (createWorker === undefined) {
+        throw new TypeError(
+          `Expected \`createWorker\` for ${threads} threads: this engine has no web Worker. ` +
+            "In Node: import { nodeWorkerFactory } from 'lstm-lm/node' and pass createWorker: nodeWorkerFactory.",
+        );
+      }
+    }
+    this.#storage = new Storage(parameterCount(V, H), dtype, this.backend, this.threads > 1);
+    this.#pool = createWorker === undefined
+      ? undefined
+      : new ThreadPool(kernelModule(true), this.#storage.memory!, this.#storage.kernels, this.threads, createWorker);
     this.#specs = parameterLayout(V, H);
     this.#params = this.#specs.map((s) => new ParameterView(s, this.#storage));
     // d2l: weights N(0, 1)·0.01, biases 0; drawn parameter by parameter in the seed's order.
@@ -141,6 +184,11 @@ export class LSTMLanguageModel {
     return { h: this.#storage.allocOutside(n), c: this.#storage.allocOutside(n) };
   }
 
+  /** Stops the model's worker threads, if any (it keeps working, on one thread). */
+  dispose(): void {
+    this.#pool?.dispose();
+  }
+
   /** Sets every gradient to zero. Backward only ever adds into gradients. */
   zeroGrad(): void {
     this.flatGradients.fill(0);
@@ -157,7 +205,7 @@ export class LSTMLanguageModel {
     checkState(st, B, this.numHiddens);
     const ws = this.#storage.workspace(B, T, this.numHiddens, this.vocabSize);
     readTokens('X', X, this.vocabSize, B, T, ws.xT);
-    this.#forward(ws, st);
+    this.#forward(ws, st, 0);
     return { logits: ws.logits.slice(), state: st };
   }
 
@@ -171,8 +219,7 @@ export class LSTMLanguageModel {
    */
   forwardBackward(X: Tokens, Y: Tokens, state?: LSTMState): ForwardBackwardResult {
     const { ws, st } = this.#prepare(X, Y, state);
-    this.#forward(ws, st);
-    const loss = this.#crossEntropy(ws);
+    const loss = this.#forward(ws, st, 2);
     this.#backward(ws);
     return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
   }
@@ -184,8 +231,7 @@ export class LSTMLanguageModel {
    */
   loss(X: Tokens, Y: Tokens, state?: LSTMState): number {
     const { ws, st } = this.#prepare(X, Y, state);
-    this.#forward(ws, st);
-    return this.#crossEntropy(ws);
+    return this.#forward(ws, st, 1);
   }
 
   #prepare(X: Tokens, Y: Tokens, state: LSTMState | undefined): { ws: Workspace; st: LSTMState } {
@@ -207,72 +253,130 @@ export class LSTMLanguageModel {
     return this.#specs[index]!.offset;
   }
 
-  /** Fills the workspace for ws.xT from `state`; writes the final state back into it. */
-  #forward(ws: Workspace, state: LSTMState): void {
-    const k = this.#storage.kernels;
-    const { B, T, xT, gates, hs, cs, tanhC, logits } = ws;
-    const H = this.numHiddens, V = this.vocabSize, n = B * H, Tn = T * n;
-    const W = this.#storage.params;
-    // The input part of every step at once: Z_g = X W_xg + b_g over all T·B rows of gate g
-    // (the one-hot product is a row gather).
-    for (let g = 0; g < 4; g++) {
-      k.gatherRows(gates, g * Tn, W, this.#offset(3 * g), xT, 0, 1, T * B, H, false);
-      k.addBias(gates, g * Tn, W, this.#offset(3 * g + 2), T * B, H);
-    }
-    hs.set(state.h, 0);
-    cs.set(state.c, 0);
-    for (let t = 0; t < T; t++) {
-      // Z_g += H_{t−1} W_hg, then the cell: I, F, O, Ĉ, C_t, tanh(C_t), H_t.
-      for (let g = 0; g < 4; g++) k.matmul(gates, g * Tn + t * n, hs, t * n, W, this.#offset(3 * g + 1), B, H, H, true);
-      k.lstmCellForward(gates, t * n, cs, t * n, cs, (t + 1) * n, tanhC, t * n, hs, (t + 1) * n, Tn, n);
-    }
-    // Y = H W_hq + b_q for all T steps at once: hs[1..T] is (T·B)×H, time-major.
-    k.matmul(logits, 0, hs, n, W, this.#offset(12), T * B, H, V, false);
-    k.addBias(logits, 0, W, this.#offset(13), T * B, V);
-    state.h.set(hs.subarray(T * n, (T + 1) * n));
-    state.c.set(cs.subarray(T * n, (T + 1) * n));
+  // Forward and backward run in phases. A phase is split into parts that the thread pool runs
+  // at the same time (part 0 here); without a pool, one part does all. The parts of a phase
+  // never write the same memory: the recurrence splits the batch rows (row b's recurrence
+  // involves row b only), the output layer splits the T·B time-major rows, the weight
+  // gradients split the parameters. See docs/design.md.
+
+  #run(part: (k: Kernels, index: number, parts: number) => number): number {
+    return this.#pool === undefined ? part(this.#storage.kernels, 0, 1) : this.#pool.run(part);
   }
 
   /**
-   * The mean cross-entropy over the N = T·B logits of #forward (row t·B + b targets yT[t·B + b]),
-   * leaving in their place dY = (softmax − onehot)/N, its gradient.
+   * Runs the model over ws.xT from `state` (writing the final state back into it), then the
+   * output layer; with mode ≥ 1 returns the mean cross-entropy, leaving dY in place of the
+   * logits; with mode 2 also computes dHs for backward.
    */
-  #crossEntropy(ws: Workspace): number {
-    const N = ws.T * ws.B;
-    return this.#storage.kernels.softmaxCrossEntropy(ws.logits, 0, ws.logits, 0, ws.yT, 0, 1, N, this.vocabSize, 1 / N) / N;
+  #forward(ws: Workspace, state: LSTMState, mode: 0 | 1 | 2): number {
+    const { B, T, hs, cs } = ws;
+    const n = B * this.numHiddens;
+    this.#ws = ws;
+    this.#outputMode = mode;
+    hs.set(state.h, 0);
+    cs.set(state.c, 0);
+    this.#run(this.#recurrenceForward);
+    const loss = this.#run(this.#outputLayer);
+    state.h.set(hs.subarray(T * n, (T + 1) * n));
+    state.c.set(cs.subarray(T * n, (T + 1) * n));
+    return loss / (T * B);
   }
 
-  /** BPTT over the workspace filled by #forward and #crossEntropy; adds into the gradients. */
+  /** BPTT over the workspace filled by #forward (mode 2); adds into the gradients. */
   #backward(ws: Workspace): void {
-    const k = this.#storage.kernels;
-    const { B, T, xT, gates, hs, cs, tanhC, logits, dHs, dGates, dh0, dc0 } = ws;
-    const H = this.numHiddens, V = this.vocabSize, n = B * H, Tn = T * n, N = T * B;
-    const W = this.#storage.params, dW = this.#storage.grads;
-    // Output layer: dW_hq += Hsᵀ·dY, db_q += Σ dY, dHs = dY·W_hqᵀ.
-    k.matmulTN(dW, this.#offset(12), hs, n, logits, 0, H, N, V, true);
-    k.addBiasBackward(dW, this.#offset(13), logits, 0, N, V);
-    k.matmulNT(dHs, 0, logits, 0, W, this.#offset(12), N, V, H, false);
-    // BPTT, t = T−1 … 0: only what depends on the recurrence. dHs[t] is the whole dH_t once
-    // step t+1 has added its recurrent part; dc0 carries dC_t (and ends as dC_{−1}); dh0
-    // receives the recurrent part of dH_{−1}.
-    dc0.fill(0);
-    dh0.fill(0);
-    for (let t = T - 1; t >= 0; t--) {
-      k.lstmCellBackward(dGates, t * n, gates, t * n, cs, t * n, tanhC, t * n, dHs, t * n, dc0, 0, Tn, n);
-      const dhPrev = t > 0 ? dHs : dh0;
-      const dhPrevOffset = t > 0 ? (t - 1) * n : 0;
-      // dH_{t−1} += dZ_g W_hgᵀ
-      for (let g = 0; g < 4; g++) k.matmulNT(dhPrev, dhPrevOffset, dGates, g * Tn + t * n, W, this.#offset(3 * g + 1), B, H, H, true);
-    }
-    // Z_g = X W_xg + H_prev W_hg + b_g over all T·B rows, so the weight gradients of all steps
-    // are one product each (hs[0..T−1] is H_{t−1} for every step, (T·B)×H):
-    for (let g = 0; g < 4; g++) {
-      const dz = g * Tn;
-      k.scatterAddRows(dW, this.#offset(3 * g), dGates, dz, xT, 0, 1, N, H); // dW_xg += Xᵀ dZ_g
-      k.matmulTN(dW, this.#offset(3 * g + 1), hs, 0, dGates, dz, H, N, H, true); // dW_hg += H_prevᵀ dZ_g
-      k.addBiasBackward(dW, this.#offset(3 * g + 2), dGates, dz, N, H); // db_g += Σ_rows dZ_g
-    }
+    this.#ws = ws;
+    ws.dc0.fill(0);
+    ws.dh0.fill(0);
+    this.#run(this.#recurrenceBackward);
+    this.#run(this.#weightGradients);
   }
+
+  /** Forward through the T steps for batch rows [b0, b0 + m). */
+  readonly #recurrenceForward = (k: Kernels, part: number, parts: number): number => {
+    const { B, T, xT, gates, hs, cs, tanhC } = this.#ws!;
+    const H = this.numHiddens, n = B * H, Tn = T * n;
+    const [b0, m] = split(B, part, parts);
+    const W = this.#storage.params;
+    for (let t = 0; t < T; t++) {
+      const row = t * n + b0 * H; // rows b0… of step t in a (T, B, H) array
+      for (let g = 0; g < 4; g++) {
+        // Z_g = X_t W_xg + b_g + H_{t−1} W_hg; the one-hot product is a row gather.
+        const z = g * Tn + row;
+        k.gatherRows(gates, z, W, this.#offset(3 * g), xT, t * B + b0, 1, m, H, false);
+        k.addBias(gates, z, W, this.#offset(3 * g + 2), m, H);
+        k.matmul(gates, z, hs, row, W, this.#offset(3 * g + 1), m, H, H, true);
+      }
+      // I, F, O, Ĉ, then C_t, tanh(C_t), H_t (hs[t + 1], cs[t + 1]).
+      k.lstmCellForward(gates, row, cs, row, cs, row + n, tanhC, row, hs, row + n, Tn, m * H);
+    }
+    return 0;
+  };
+
+  /** The output layer for time-major rows [r0, r0 + R): Y = H W_hq + b_q, then the loss and dHs. */
+  readonly #outputLayer = (k: Kernels, part: number, parts: number): number => {
+    const { B, T, yT, hs, logits, dHs } = this.#ws!;
+    const H = this.numHiddens, V = this.vocabSize, N = T * B;
+    const [r0, R] = split(N, part, parts);
+    const W = this.#storage.params;
+    // hs[1..T] is (T·B)×H: row r of Hs is at n + r·H.
+    k.matmul(logits, r0 * V, hs, B * H + r0 * H, W, this.#offset(12), R, H, V, false);
+    k.addBias(logits, r0 * V, W, this.#offset(13), R, V);
+    if (this.#outputMode === 0) return 0;
+    // Σ −log softmax(Y)[target], with dY = (softmax − onehot)/N left in place of the logits.
+    const loss = k.softmaxCrossEntropy(logits, r0 * V, logits, r0 * V, yT, r0, 1, R, V, 1 / N);
+    if (this.#outputMode === 2) k.matmulNT(dHs, r0 * H, logits, r0 * V, W, this.#offset(12), R, V, H, false); // dHs = dY W_hqᵀ
+    return loss;
+  };
+
+  /**
+   * BPTT, t = T−1 … 0, for batch rows [b0, b0 + m): only what depends on the recurrence.
+   * dHs[t] is the whole dH_t once step t+1 has added its recurrent part; dc0 carries dC_t (and
+   * ends as dC_{−1}); dh0 receives the recurrent part of dH_{−1}.
+   */
+  readonly #recurrenceBackward = (k: Kernels, part: number, parts: number): number => {
+    const { B, T, gates, cs, tanhC, dHs, dGates, dh0, dc0 } = this.#ws!;
+    const H = this.numHiddens, n = B * H, Tn = T * n;
+    const [b0, m] = split(B, part, parts);
+    const W = this.#storage.params;
+    for (let t = T - 1; t >= 0; t--) {
+      const row = t * n + b0 * H;
+      k.lstmCellBackward(dGates, row, gates, row, cs, row, tanhC, row, dHs, row, dc0, b0 * H, Tn, m * H);
+      // dH_{t−1} += dZ_g W_hgᵀ, into dHs[t − 1] (or dh0 at t = 0)
+      const dhPrev = t > 0 ? dHs : dh0;
+      const dhRow = t > 0 ? row - n : b0 * H;
+      for (let g = 0; g < 4; g++) k.matmulNT(dhPrev, dhRow, dGates, g * Tn + row, W, this.#offset(3 * g + 1), m, H, H, true);
+    }
+    return 0;
+  };
+
+  /**
+   * The weight gradients of all steps: Z_g = X W_xg + H_prev W_hg + b_g over all T·B rows, so
+   * each is one product (hs[0..T−1] is H_{t−1} of every step, (T·B)×H). Five tasks — the four
+   * gates and the output layer — dealt out to the parts.
+   */
+  readonly #weightGradients = (k: Kernels, part: number, parts: number): number => {
+    const { B, T, xT, hs, logits, dGates } = this.#ws!;
+    const H = this.numHiddens, V = this.vocabSize, N = T * B, Tn = T * B * H;
+    const dW = this.#storage.grads;
+    for (let task = part; task < 5; task += parts) {
+      if (task < 4) {
+        const g = task, dz = g * Tn;
+        k.scatterAddRows(dW, this.#offset(3 * g), dGates, dz, xT, 0, 1, N, H); // dW_xg += Xᵀ dZ_g
+        k.matmulTN(dW, this.#offset(3 * g + 1), hs, 0, dGates, dz, H, N, H, true); // dW_hg += H_prevᵀ dZ_g
+        k.addBiasBackward(dW, this.#offset(3 * g + 2), dGates, dz, N, H); // db_g += Σ_rows dZ_g
+      } else {
+        k.matmulTN(dW, this.#offset(12), hs, B * H, logits, 0, H, N, V, true); // dW_hq += Hsᵀ dY
+        k.addBiasBackward(dW, this.#offset(13), logits, 0, N, V); // db_q += Σ_rows dY
+      }
+    }
+    return 0;
+  };
+}
+
+/** Part `part` of `parts` of [0, total): its start and its length. */
+function split(total: number, part: number, parts: number): [number, number] {
+  const start = Math.floor((part * total) / parts);
+  return [start, Math.floor(((part + 1) * total) / parts) - start];
 }
 
 /**

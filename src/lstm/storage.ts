@@ -30,7 +30,8 @@ const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
  * Workspaces of different shapes share the one region (a call uses one workspace from start
  * to end, and nothing in a workspace outlives the call). When a shape needs a bigger region,
  * the region is reallocated (js) or the memory grown (wasm); growing a memory detaches every
- * view on it, so views are re-created and `generation` counts the re-creations.
+ * view on it (or, for a shared memory, leaves them at their old length), so views are
+ * re-created and `generation` counts the re-creations.
  */
 export class Storage {
   readonly backend: BackendName;
@@ -47,13 +48,20 @@ export class Storage {
   #generation = 0;
   readonly #workspaces = new Map<string, Workspace>();
 
-  constructor(count: number, dtype: 'float32' | 'float64', backend: BackendName) {
+  /**
+   * @param shared - wasm only: put everything in a shared memory, so that kernel workers
+   *   (threads) can work on it too.
+   */
+  constructor(count: number, dtype: 'float32' | 'float64', backend: BackendName, shared = false) {
     this.backend = backend;
     this.#dtype = dtype;
     this.#count = count;
     if (backend === 'wasm') {
-      const bytes = 8 * roundUp(count) + WASM_RESERVE_BYTES;
-      this.#memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE) });
+      const initial = Math.ceil((8 * roundUp(count) + WASM_RESERVE_BYTES) / WASM_PAGE);
+      // A shared memory must declare a maximum; it is only address space until used.
+      this.#memory = shared
+        ? new WebAssembly.Memory({ initial, maximum: Math.min(65536, Math.max(16384, 4 * initial)), shared: true })
+        : new WebAssembly.Memory({ initial });
       this.kernels = createWasmKernels(this.#memory) as unknown as Kernels;
     } else {
       this.#memory = undefined;
@@ -65,6 +73,11 @@ export class Storage {
     this.#ids = new Int32Array(0);
     this.#viewRegion();
     this.#buffer = this.#memory?.buffer;
+  }
+
+  /** The WebAssembly memory everything lives in (wasm backend only). */
+  get memory(): WebAssembly.Memory | undefined {
+    return this.#memory;
   }
 
   /** Counts view re-creations: a view taken in an earlier generation may be detached. */

@@ -68,8 +68,34 @@ function isShared(memory: WebAssembly.Memory): boolean {
 // Compiled once per process (and per memory kind), on first use.
 const compiled = new Map<boolean, WebAssembly.Module>();
 
+/** The names of the module's exports, in function-index order. */
+export const KERNEL_NAMES: readonly (keyof WasmKernelExports)[] = [
+  'matmul', 'matmulTN', 'matmulNT', 'addBias', 'addBiasBackward', 'gatherRows', 'scatterAddRows',
+  'softmaxCrossEntropy', 'sigmoidForward', 'tanhForward', 'lstmCellForward', 'lstmCellBackward', 'addInto', 'fill',
+];
+
+/**
+ * The compiled kernel module (compiled synchronously on first use, then cached): for a shared
+ * memory it declares a shared import. Threads post it to their workers.
+ */
+export function kernelModule(shared: boolean): WebAssembly.Module {
+  let module = compiled.get(shared);
+  if (!module) {
+    module = new WebAssembly.Module(kernelModuleBytes(shared));
+    compiled.set(shared, module);
+  }
+  return module;
+}
+
 function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance): WasmKernels {
-  const x = instance.exports as unknown as WasmKernelExports;
+  return wrapExports(memory, instance.exports as unknown as WasmKernelExports);
+}
+
+/**
+ * The TypeScript-signature kernels over raw exports `x` — the module's, or any object with
+ * the same functions (threads record calls through one).
+ */
+export function wrapExports(memory: WebAssembly.Memory, x: WasmKernelExports): WasmKernels {
   // Byte address of element `offset` of a view on the memory.
   const p = (array: Float32Array | Int32Array, offset: number): number => array.byteOffset + 4 * offset;
   return {
@@ -112,13 +138,7 @@ function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance): WasmK
  * f.subarray(8, 12); // Float32Array [1, 2, 3, 4]
  */
 export function createWasmKernels(memory: WebAssembly.Memory): WasmKernels {
-  const shared = isShared(memory);
-  let module = compiled.get(shared);
-  if (!module) {
-    module = new WebAssembly.Module(kernelModuleBytes(shared));
-    compiled.set(shared, module);
-  }
-  return wrap(memory, new WebAssembly.Instance(module, { env: { memory } }));
+  return wrap(memory, new WebAssembly.Instance(kernelModule(isShared(memory)), { env: { memory } }));
 }
 
 /** `createWasmKernels`, compiling asynchronously: usable on a browser's main thread. */
