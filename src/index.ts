@@ -7,7 +7,8 @@ export type { LSTMState, Tokens, TokenMatrix } from './lstm/inputs.js';
 export { parameterLayout, parameterCount } from './lstm/parameters.js';
 export type { Parameter, ParameterSpec } from './lstm/parameters.js';
 
-// Threads (wasm backend): workers on a shared memory
+// Backends: WebAssembly SIMD or plain TypeScript; threads (wasm): workers on a shared memory
+export { preloadWasm, wasmSimdSupported } from './wasm/index.js';
 export { webWorkerFactory } from './threads/pool.js';
 export type { WorkerFactory, WorkerLike } from './threads/pool.js';
 export type { BackendName } from './lstm/storage.js';

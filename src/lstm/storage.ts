@@ -1,6 +1,6 @@
 import type { FloatArray } from '../tensor/float-array.js';
 import { jsKernels, type Kernels } from '../tensor/kernels.js';
-import { createWasmKernels, wasmSimdSupported } from '../wasm/index.js';
+import { createWasmKernels, kernelModule, wasmSimdSupported } from '../wasm/index.js';
 import { createWorkspace, workspaceLayout, type Workspace } from './workspace.js';
 
 /** Which kernels a model runs on: WebAssembly SIMD, or the plain TypeScript reference. */
@@ -177,7 +177,11 @@ export class Storage {
   }
 }
 
-/** The backend `'auto'` picks: wasm where the engine runs WebAssembly SIMD and the dtype is float32. */
+/**
+ * The backend `'auto'` picks: wasm where the engine runs WebAssembly SIMD, the dtype is
+ * float32 and the kernel module can be compiled here (a browser's main thread refuses to
+ * compile it synchronously unless `preloadWasm()` did it ahead); else js.
+ */
 export function resolveBackend(requested: 'auto' | BackendName, dtype: 'float32' | 'float64'): BackendName {
   if (requested === 'js') return 'js';
   if (dtype === 'float64') {
@@ -186,7 +190,15 @@ export function resolveBackend(requested: 'auto' | BackendName, dtype: 'float32'
     }
     return 'js';
   }
-  if (wasmSimdSupported()) return 'wasm';
-  if (requested === 'wasm') throw new Error('The wasm backend needs WebAssembly SIMD, which this engine lacks; use backend "js".');
-  return 'js';
+  if (!wasmSimdSupported()) {
+    if (requested === 'wasm') throw new Error('The wasm backend needs WebAssembly SIMD, which this engine lacks; use backend "js".');
+    return 'js';
+  }
+  if (requested === 'wasm') return 'wasm';
+  try {
+    kernelModule(false);
+    return 'wasm';
+  } catch {
+    return 'js';
+  }
 }

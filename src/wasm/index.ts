@@ -141,6 +141,25 @@ export function createWasmKernels(memory: WebAssembly.Memory): WasmKernels {
   return wrap(memory, new WebAssembly.Instance(kernelModule(isShared(memory)), { env: { memory } }));
 }
 
+/**
+ * Compiles the kernel module ahead, asynchronously, so that models made afterwards need no
+ * synchronous compilation — which a browser's main thread refuses for modules over 4 KB
+ * (there, without this, `backend: 'auto'` falls back to js). Resolves to whether the wasm
+ * backend is available.
+ *
+ * @example
+ * await preloadWasm();
+ * const model = new LSTMLanguageModel({ vocabSize: 28, numHiddens: 256 }); // model.backend === 'wasm'
+ */
+export async function preloadWasm(): Promise<boolean> {
+  if (!wasmSimdSupported()) return false;
+  const kinds = typeof SharedArrayBuffer === 'function' ? [false, true] : [false];
+  for (const shared of kinds) {
+    if (!compiled.has(shared)) compiled.set(shared, await WebAssembly.compile(kernelModuleBytes(shared)));
+  }
+  return true;
+}
+
 /** `createWasmKernels`, compiling asynchronously: usable on a browser's main thread. */
 export async function createWasmKernelsAsync(memory: WebAssembly.Memory): Promise<WasmKernels> {
   const shared = isShared(memory);
