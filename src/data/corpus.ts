@@ -1,4 +1,4 @@
-import { show } from './checks.js';
+import { show } from '../checks.js';
 import { tokenize, type TokenType } from './tokenize.js';
 import { Vocab } from './vocab.js';
 

@@ -1,6 +1,6 @@
 import type { Random } from '../tensor/random.js';
 import type { SeqBatch } from './batch.js';
-import { checkPositiveInteger, checkTokenIds, show } from './checks.js';
+import { checkPositiveInteger, checkTokenIds, show } from '../checks.js';
 
 // B = batchSize (rows), T = numSteps (time steps per row), N = corpus length. Every yielded
 // batch is freshly allocated, so a caller may keep it after asking for the next one.
@@ -62,6 +62,18 @@ function checkRng(rng: unknown): Random {
   return rng as Random;
 }
 
+/** The batch whose row b is corpus[start(b) … start(b) + T) and its targets, one token later. */
+function cutBatch(corpus: Int32Array, B: number, T: number, start: (b: number) => number): SeqBatch {
+  const x = new Int32Array(B * T); // (B, T)
+  const y = new Int32Array(B * T); // (B, T)
+  for (let b = 0; b < B; b++) {
+    const s = start(b);
+    x.set(corpus.subarray(s, s + T), b * T);
+    y.set(corpus.subarray(s + 1, s + 1 + T), b * T);
+  }
+  return { X: { data: x, batchSize: B, numSteps: T }, Y: { data: y, batchSize: B, numSteps: T } };
+}
+
 /**
  * One sequential epoch, d2l's `seq_data_iter_sequential`. Draws the offset from [0, T]
  * (inclusive, as d2l's `random.randint(0, num_steps)` does) and returns the epoch's batches.
@@ -73,16 +85,7 @@ export function sequentialEpoch(corpus: Int32Array, B: number, T: number, rng: R
   const L = Math.floor((corpus.length - offset - 1) / B);
   const numBatches = Math.floor(L / T);
   return (function* () {
-    for (let i = 0; i < numBatches; i++) {
-      const x = new Int32Array(B * T); // (B, T)
-      const y = new Int32Array(B * T); // (B, T)
-      for (let b = 0; b < B; b++) {
-        const start = offset + b * L + i * T; // row b, column i·T
-        x.set(corpus.subarray(start, start + T), b * T);
-        y.set(corpus.subarray(start + 1, start + 1 + T), b * T);
-      }
-      yield { X: { data: x, batchSize: B, numSteps: T }, Y: { data: y, batchSize: B, numSteps: T } };
-    }
+    for (let i = 0; i < numBatches; i++) yield cutBatch(corpus, B, T, (b) => offset + b * L + i * T); // row b, column i·T
   })();
 }
 
@@ -99,16 +102,7 @@ export function randomEpoch(corpus: Int32Array, B: number, T: number, rng: Rando
   rng.shuffle(starts);
   const numBatches = Math.floor(numSubseqs / B);
   return (function* () {
-    for (let i = 0; i < numBatches; i++) {
-      const x = new Int32Array(B * T); // (B, T)
-      const y = new Int32Array(B * T); // (B, T)
-      for (let b = 0; b < B; b++) {
-        const start = starts[i * B + b] as number;
-        x.set(corpus.subarray(start, start + T), b * T);
-        y.set(corpus.subarray(start + 1, start + 1 + T), b * T);
-      }
-      yield { X: { data: x, batchSize: B, numSteps: T }, Y: { data: y, batchSize: B, numSteps: T } };
-    }
+    for (let i = 0; i < numBatches; i++) yield cutBatch(corpus, B, T, (b) => starts[i * B + b]!);
   })();
 }
 

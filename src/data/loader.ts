@@ -1,6 +1,6 @@
 import { Random } from '../tensor/random.js';
 import type { SeqBatch } from './batch.js';
-import { show } from './checks.js';
+import { show } from '../checks.js';
 import {
   checkSeqArgs,
   numBatchesAt,

@@ -1,4 +1,4 @@
-import { show } from './checks.js';
+import { show } from '../checks.js';
 
 /** The unit a text is split into: whitespace-separated words, or Unicode code points. */
 export type TokenType = 'word' | 'char';

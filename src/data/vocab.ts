@@ -1,4 +1,4 @@
-import { checkNonNegativeInteger, checkStringArray, show } from './checks.js';
+import { checkNonNegativeInteger, checkStringArray, show } from '../checks.js';
 
 /** Options for {@link Vocab}. */
 export interface VocabOptions {

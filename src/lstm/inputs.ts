@@ -1,4 +1,5 @@
 import type { FloatArray } from '../tensor/float-array.js';
+import { checkPositiveInteger, show } from '../checks.js';
 
 // Validation at the model boundary (kernels trust their inputs). Every check throws a
 // TypeError or RangeError naming the argument and the value, before anything is changed.
@@ -22,35 +23,6 @@ export interface LSTMState {
   c: FloatArray;
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of length ${(value as unknown as ArrayLike<number>).length}`;
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-
-/** Throws unless `value` is an integer ≥ 1. */
-export function checkPositiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    const Err = typeof value === 'number' ? RangeError : TypeError;
-    throw new Err(`Expected \`${name}\` to be a positive integer, got ${describe(value)}.`);
-  }
-  return value;
-}
-
-/** Throws unless `value` is a finite number > 0. */
-export function checkPositiveNumber(name: string, value: unknown): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(`Expected \`${name}\` to be a positive number, got ${describe(value)}.`);
-  }
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`Expected \`${name}\` to be a positive finite number, got ${String(value)}.`);
-  }
-  return value;
-}
-
 function isTokenMatrix(x: unknown): x is TokenMatrix {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && 'data' in x;
 }
@@ -59,7 +31,7 @@ function isTokenMatrix(x: unknown): x is TokenMatrix {
 export function tokenShape(name: string, x: unknown): { B: number; T: number } {
   if (isTokenMatrix(x)) {
     if (!(x.data instanceof Int32Array)) {
-      throw new TypeError(`Expected \`${name}.data\` to be an Int32Array, got ${describe(x.data)}.`);
+      throw new TypeError(`Expected \`${name}.data\` to be an Int32Array, got ${show(x.data)}.`);
     }
     const B = checkPositiveInteger(`${name}.batchSize`, x.batchSize);
     const T = checkPositiveInteger(`${name}.numSteps`, x.numSteps);
@@ -71,19 +43,19 @@ export function tokenShape(name: string, x: unknown): { B: number; T: number } {
     return { B, T };
   }
   if (!Array.isArray(x)) {
-    throw new TypeError(`Expected \`${name}\` to be an array of rows of token ids or a token batch, got ${describe(x)}.`);
+    throw new TypeError(`Expected \`${name}\` to be an array of rows of token ids or a token batch, got ${show(x)}.`);
   }
   if (x.length === 0) throw new RangeError(`Expected \`${name}\` to have at least one row, got 0 rows.`);
   const first: unknown = x[0];
   if (!Array.isArray(first)) {
-    throw new TypeError(`Expected \`${name}[0]\` to be an array of token ids, got ${describe(first)}.`);
+    throw new TypeError(`Expected \`${name}[0]\` to be an array of token ids, got ${show(first)}.`);
   }
   const T = first.length;
   if (T === 0) throw new RangeError(`Expected \`${name}\` rows to have at least one token, got 0.`);
   for (let b = 0; b < x.length; b++) {
     const row: unknown = x[b];
     if (!Array.isArray(row)) {
-      throw new TypeError(`Expected \`${name}[${b}]\` to be an array of token ids, got ${describe(row)}.`);
+      throw new TypeError(`Expected \`${name}[${b}]\` to be an array of token ids, got ${show(row)}.`);
     }
     if (row.length !== T) {
       throw new RangeError(`Expected every row of \`${name}\` to have ${T} tokens (as row 0), got ${row.length} in row ${b}.`);
@@ -119,18 +91,18 @@ export function readTokens(name: string, x: Tokens, V: number, B: number, T: num
 
 function throwBadId(name: string, id: unknown, V: number, b: number, t: number): never {
   const Err = typeof id === 'number' ? RangeError : TypeError;
-  throw new Err(`Expected \`${name}[${b}][${t}]\` to be a token id in [0, ${V}), got ${describe(id)}.`);
+  throw new Err(`Expected \`${name}[${b}][${t}]\` to be a token id in [0, ${V}), got ${show(id)}.`);
 }
 
 /** Throws unless `state` holds h and c of B·H floats each. */
 export function checkState(state: unknown, B: number, H: number): asserts state is LSTMState {
   if (typeof state !== 'object' || state === null) {
-    throw new TypeError(`Expected \`state\` to be { h, c } from initState(), got ${describe(state)}.`);
+    throw new TypeError(`Expected \`state\` to be { h, c } from initState(), got ${show(state)}.`);
   }
   for (const key of ['h', 'c'] as const) {
     const v: unknown = (state as Record<string, unknown>)[key];
     if (!(v instanceof Float32Array) && !(v instanceof Float64Array)) {
-      throw new TypeError(`Expected \`state.${key}\` to be a Float32Array or Float64Array, got ${describe(v)}.`);
+      throw new TypeError(`Expected \`state.${key}\` to be a Float32Array or Float64Array, got ${show(v)}.`);
     }
     if (v.length !== B * H) {
       throw new RangeError(

@@ -1,9 +1,7 @@
 import type { FloatArray } from '../tensor/float-array.js';
 import { Random } from '../tensor/random.js';
-import {
-  checkPositiveInteger, checkPositiveNumber, checkState, describe, readTokens, tokenShape,
-  type LSTMState, type Tokens,
-} from './inputs.js';
+import { checkPositiveInteger, show } from '../checks.js';
+import { checkState, readTokens, tokenShape, type LSTMState, type Tokens } from './inputs.js';
 import { parameterCount, parameterLayout, type Parameter, type ParameterSpec } from './parameters.js';
 import { resolveBackend, Storage, type BackendName } from './storage.js';
 import type { Workspace } from './workspace.js';
@@ -102,28 +100,28 @@ export class LSTMLanguageModel {
 
   constructor(options: LSTMLanguageModelOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}.`);
+      throw new TypeError(`Expected \`options\` to be an object, got ${show(options)}.`);
     }
     const V = checkPositiveInteger('vocabSize', options.vocabSize);
     const H = checkPositiveInteger('numHiddens', options.numHiddens);
     const seed = options.seed ?? 0;
-    if (!Number.isInteger(seed)) throw new TypeError(`Expected \`seed\` to be an integer, got ${describe(seed)}.`);
+    if (!Number.isInteger(seed)) throw new TypeError(`Expected \`seed\` to be an integer, got ${show(seed)}.`);
     const initScale = options.initScale ?? 0.01;
     if (typeof initScale !== 'number' || !Number.isFinite(initScale) || initScale < 0) {
-      throw new RangeError(`Expected \`initScale\` to be a finite number ≥ 0, got ${describe(initScale)}.`);
+      throw new RangeError(`Expected \`initScale\` to be a finite number ≥ 0, got ${show(initScale)}.`);
     }
     const dtype = options.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') {
-      throw new RangeError(`Expected \`dtype\` to be 'float32' or 'float64', got ${describe(dtype)}.`);
+      throw new RangeError(`Expected \`dtype\` to be 'float32' or 'float64', got ${show(dtype)}.`);
     }
     const requested = options.backend ?? 'auto';
     if (requested !== 'auto' && requested !== 'wasm' && requested !== 'js') {
-      throw new RangeError(`Expected \`backend\` to be 'auto', 'wasm' or 'js', got ${describe(requested)}.`);
+      throw new RangeError(`Expected \`backend\` to be 'auto', 'wasm' or 'js', got ${show(requested)}.`);
     }
     const threads = options.threads ?? 1;
     checkPositiveInteger('threads', threads);
     if (options.createWorker !== undefined && typeof options.createWorker !== 'function') {
-      throw new TypeError(`Expected \`createWorker\` to be a function, got ${describe(options.createWorker)}.`);
+      throw new TypeError(`Expected \`createWorker\` to be a function, got ${show(options.createWorker)}.`);
     }
     this.vocabSize = V;
     this.numHiddens = H;

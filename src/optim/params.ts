@@ -1,5 +1,5 @@
 import type { FloatArray } from '../tensor/float-array.js';
-import { describe } from '../lstm/inputs.js';
+import { show } from '../checks.js';
 
 /** What the optimisers need of a parameter: values and a gradient of the same length. */
 export interface Trainable {
@@ -10,14 +10,14 @@ export interface Trainable {
 /** Throws unless `params` is an array of { data, grad } float arrays of equal lengths. */
 export function checkTrainables(params: unknown): asserts params is readonly Trainable[] {
   if (!Array.isArray(params)) {
-    throw new TypeError(`Expected \`params\` to be an array of parameters (model.parameters()), got ${describe(params)}.`);
+    throw new TypeError(`Expected \`params\` to be an array of parameters (model.parameters()), got ${show(params)}.`);
   }
   params.forEach((p: unknown, i) => {
     const data = (p as Partial<Trainable> | null)?.data;
     const grad = (p as Partial<Trainable> | null)?.grad;
     const isFloat = (a: unknown) => a instanceof Float32Array || a instanceof Float64Array;
     if (!isFloat(data) || !isFloat(grad)) {
-      throw new TypeError(`Expected \`params[${i}]\` to have Float32Array/Float64Array \`data\` and \`grad\`, got ${describe(p)}.`);
+      throw new TypeError(`Expected \`params[${i}]\` to have Float32Array/Float64Array \`data\` and \`grad\`, got ${show(p)}.`);
     }
     if (data!.length !== grad!.length) {
       throw new RangeError(`Expected \`params[${i}].grad\` to have the length of its data (${data!.length}), got ${grad!.length}.`);

@@ -1,5 +1,6 @@
 import type { LSTMLanguageModel } from '../lstm/model.js';
-import { checkPositiveInteger, describe, type LSTMState } from '../lstm/inputs.js';
+import { checkPositiveInteger, show } from '../checks.js';
+import type { LSTMState } from '../lstm/inputs.js';
 import type { BatchSource } from './train.js';
 
 /** Options of {@link perplexity} when it is given a corpus. */
@@ -26,13 +27,13 @@ export function perplexity(
   options: PerplexityOptions = {},
 ): number {
   if (typeof model !== 'object' || model === null || typeof model.loss !== 'function') {
-    throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${describe(model)}.`);
+    throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
   }
   if (typeof data === 'object' && data !== null && Symbol.iterator in data && !('length' in data)) {
     return Math.exp(loaderLoss(model, data as BatchSource));
   }
   if (typeof data !== 'object' || data === null || typeof (data as ArrayLike<number>).length !== 'number') {
-    throw new TypeError(`Expected \`data\` to be a corpus of token ids or a loader, got ${describe(data)}.`);
+    throw new TypeError(`Expected \`data\` to be a corpus of token ids or a loader, got ${show(data)}.`);
   }
   const numSteps = checkPositiveInteger('numSteps', options.numSteps ?? 35);
   return Math.exp(corpusLoss(model, data as ArrayLike<number>, numSteps));
@@ -59,7 +60,7 @@ function corpusLoss(model: LSTMLanguageModel, corpus: ArrayLike<number>, numStep
 
 function checkId(id: unknown): number {
   if (typeof id !== 'number' || !Number.isInteger(id)) {
-    throw new TypeError(`Expected \`data\` to hold integer token ids, got ${describe(id)}.`);
+    throw new TypeError(`Expected \`data\` to hold integer token ids, got ${show(id)}.`);
   }
   return id; // the range is checked by the model
 }

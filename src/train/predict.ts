@@ -1,7 +1,7 @@
 import type { Vocab } from '../data/vocab.js';
 import { tokenize, type TokenType } from '../data/tokenize.js';
 import type { LSTMLanguageModel } from '../lstm/model.js';
-import { describe } from '../lstm/inputs.js';
+import { show } from '../checks.js';
 
 /**
  * Continues `prefix` by `numPreds` tokens, d2l's `predict_ch8`: a batch of one warms up on
@@ -14,20 +14,20 @@ import { describe } from '../lstm/inputs.js';
  */
 export function predict(model: LSTMLanguageModel, vocab: Vocab, prefix: readonly string[], numPreds: number): string[] {
   if (typeof model !== 'object' || model === null || typeof model.forward !== 'function') {
-    throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${describe(model)}.`);
+    throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
   }
   if (typeof vocab !== 'object' || vocab === null || typeof vocab.encode !== 'function') {
-    throw new TypeError(`Expected \`vocab\` to be a Vocab, got ${describe(vocab)}.`);
+    throw new TypeError(`Expected \`vocab\` to be a Vocab, got ${show(vocab)}.`);
   }
   if (vocab.size !== model.vocabSize) {
     throw new RangeError(`Expected \`vocab\` to have the model's ${model.vocabSize} tokens, got ${vocab.size}.`);
   }
   if (!Array.isArray(prefix) || prefix.some((t) => typeof t !== 'string')) {
-    throw new TypeError(`Expected \`prefix\` to be an array of token strings, got ${describe(prefix)}.`);
+    throw new TypeError(`Expected \`prefix\` to be an array of token strings, got ${show(prefix)}.`);
   }
   if (prefix.length === 0) throw new RangeError('Expected `prefix` to hold at least one token, got 0.');
   if (typeof numPreds !== 'number' || !Number.isInteger(numPreds) || numPreds < 0) {
-    throw new RangeError(`Expected \`numPreds\` to be a non-negative integer, got ${describe(numPreds)}.`);
+    throw new RangeError(`Expected \`numPreds\` to be a non-negative integer, got ${show(numPreds)}.`);
   }
   const ids = vocab.encode(prefix);
   const state = model.initState(1);
@@ -53,7 +53,7 @@ export function predict(model: LSTMLanguageModel, vocab: Vocab, prefix: readonly
 export function predictText(
   model: LSTMLanguageModel, vocab: Vocab, prefix: string, numPreds: number, token: TokenType,
 ): string {
-  if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got ${describe(prefix)}.`);
+  if (typeof prefix !== 'string') throw new TypeError(`Expected \`prefix\` to be a string, got ${show(prefix)}.`);
   const tokens = tokenize([prefix], token)[0]!; // an empty prefix is predict's RangeError
   return predict(model, vocab, tokens, numPreds).join(token === 'word' ? ' ' : '');
 }

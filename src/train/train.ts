@@ -1,5 +1,6 @@
 import type { LSTMLanguageModel } from '../lstm/model.js';
-import { describe, type LSTMState, type TokenMatrix } from '../lstm/inputs.js';
+import { show } from '../checks.js';
+import type { LSTMState, TokenMatrix } from '../lstm/inputs.js';
 import { clipGradNorm } from '../optim/clip.js';
 
 /** What the training loop needs of a data loader: epochs of { X, Y } batches (a `SeqDataLoader` is one). */
@@ -114,14 +115,14 @@ export function train(
   options: TrainOptions,
 ): EpochStats[] {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected \`options\` to be an object like { epochs: 10 }, got ${describe(options)}.`);
+    throw new TypeError(`Expected \`options\` to be an object like { epochs: 10 }, got ${show(options)}.`);
   }
   const { epochs, onEpoch } = options;
   if (typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) {
-    throw new RangeError(`Expected \`epochs\` to be a positive integer, got ${describe(epochs)}.`);
+    throw new RangeError(`Expected \`epochs\` to be a positive integer, got ${show(epochs)}.`);
   }
   if (onEpoch !== undefined && typeof onEpoch !== 'function') {
-    throw new TypeError(`Expected \`onEpoch\` to be a function, got ${describe(onEpoch)}.`);
+    throw new TypeError(`Expected \`onEpoch\` to be a function, got ${show(onEpoch)}.`);
   }
   const run = new TrainingRun(model, loader, optimizer, options);
   const start = now();
@@ -149,28 +150,28 @@ class TrainingRun {
 
   constructor(model: LSTMLanguageModel, loader: BatchSource, optimizer: Optimizer, options: TrainEpochOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}.`);
+      throw new TypeError(`Expected \`options\` to be an object, got ${show(options)}.`);
     }
     if (typeof model !== 'object' || model === null || typeof model.forwardBackward !== 'function') {
-      throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${describe(model)}.`);
+      throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
     }
     if (typeof loader !== 'object' || loader === null || typeof loader[Symbol.iterator] !== 'function') {
-      throw new TypeError(`Expected \`loader\` to be an iterable of { X, Y } batches, got ${describe(loader)}.`);
+      throw new TypeError(`Expected \`loader\` to be an iterable of { X, Y } batches, got ${show(loader)}.`);
     }
     if (typeof optimizer !== 'object' || optimizer === null || typeof optimizer.step !== 'function') {
-      throw new TypeError(`Expected \`optimizer\` to have a step() method, got ${describe(optimizer)}.`);
+      throw new TypeError(`Expected \`optimizer\` to have a step() method, got ${show(optimizer)}.`);
     }
     const clipNorm = options.clipNorm ?? 1;
     if (typeof clipNorm !== 'number' || !(clipNorm > 0)) {
-      throw new RangeError(`Expected \`clipNorm\` to be a positive number, got ${describe(clipNorm)}.`);
+      throw new RangeError(`Expected \`clipNorm\` to be a positive number, got ${show(clipNorm)}.`);
     }
     const policy = options.statePolicy ?? 'auto';
     if (policy !== 'auto' && policy !== 'carry' && policy !== 'reset') {
-      throw new RangeError(`Expected \`statePolicy\` to be 'auto', 'carry' or 'reset', got ${describe(policy)}.`);
+      throw new RangeError(`Expected \`statePolicy\` to be 'auto', 'carry' or 'reset', got ${show(policy)}.`);
     }
     const signal = options.signal;
     if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) {
-      throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}.`);
+      throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(signal)}.`);
     }
     this.#model = model;
     this.#loader = loader;

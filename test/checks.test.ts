@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkPositiveInteger, checkTokenIds, show } from '../../src/data/checks.js';
+import { checkPositiveInteger, checkTokenIds, show } from '../src/checks.js';
 
 describe('show', () => {
   it('renders values for error messages', () => {

@@ -1,6 +1,6 @@
-// Argument checks shared by the data pipeline. Internal: not re-exported from the package.
-// Every message names the argument and the value: "Expected `batchSize` to be a positive
-// integer, got 12.5."
+// Argument checks shared by the whole library (it imports nothing). Internal: not re-exported
+// from the package. Every message names the argument and the value: "Expected `batchSize` to
+// be a positive integer, got 12.5."
 
 /** A short, readable rendering of any value for an error message. */
 export function show(value: unknown): string {
