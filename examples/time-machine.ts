@@ -4,7 +4,7 @@
 // and a 50-character prediction from "time traveller", like the book; at the end it writes
 // the perplexity curve as an SVG file.
 //
-//   node --import tsx examples/time-machine.ts [path] [--epochs 500] [--svg out/time-machine.svg]
+//   node --import tsx examples/time-machine.ts [path] [--epochs 500] [--threads 2] [--svg out/time-machine.svg]
 //
 // Any text file works; the default is d2l's copy of The Time Machine in ../shared/data.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LSTMLanguageModel, SGD, SeqDataLoader, loadCorpus, predictText, preprocess, train } from '../src/index.js';
+import { nodeWorkerFactory } from '../node/index.js';
 import { lineChart } from './lib/svg-plot.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,6 +23,7 @@ const { values, positionals } = parseArgs({
     hidden: { type: 'string', default: '256' },
     svg: { type: 'string', default: 'out/time-machine.svg' },
     seed: { type: 'string', default: '0' },
+    threads: { type: 'string', default: '1' },
   },
 });
 const path = positionals[0] ?? resolve(here, '../../shared/data/timemachine.txt');
@@ -31,9 +33,11 @@ if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`--epochs must
 const { corpus, vocab } = loadCorpus(preprocess(readFileSync(path, 'utf8')), { token: 'char', maxTokens: 10000 });
 const seed = Number(values.seed);
 const loader = new SeqDataLoader(corpus, { batchSize: 32, numSteps: 35, seed });
-const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: Number(values.hidden), seed });
+const model = new LSTMLanguageModel({
+  vocabSize: vocab.size, numHiddens: Number(values.hidden), seed, threads: Number(values.threads), createWorker: nodeWorkerFactory,
+});
 const optimizer = new SGD(model.parameters(), { lr: 1 });
-console.log(`${path}: ${corpus.length} characters, vocabulary of ${vocab.size}`);
+console.log(`${path}: ${corpus.length} characters, vocabulary of ${vocab.size}; ${model.backend} backend, ${model.threads} thread(s)`);
 
 const history = train(model, loader, optimizer, {
   epochs,

@@ -24,7 +24,7 @@ export function lineChart(series: readonly Series[], opts: { title: string; xLab
   const W = 720, H = 420, left = 70, right = 20, top = 50, bottom = 60;
   const xs = series.flatMap((s) => s.xs), ys = series.flatMap((s) => s.ys);
   const xMin = Math.min(...xs), xMax = Math.max(...xs);
-  const yMin = Math.min(0, ...ys) === 0 ? Math.min(...ys, 1) : Math.min(...ys), yMax = Math.max(...ys);
+  const yMin = Math.min(1, ...ys), yMax = Math.max(...ys); // 1: perplexity's floor
   const sx = (x: number) => left + ((x - xMin) / (xMax - xMin || 1)) * (W - left - right);
   const sy = (y: number) => H - bottom - ((y - yMin) / (yMax - yMin || 1)) * (H - top - bottom);
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e'];
