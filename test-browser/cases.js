@@ -1,0 +1,67 @@
+// The checks the page and the module worker both run, on the built library (`lib` is the
+// module object of /dist/index.js). Each returns plain data, so that it crosses postMessage
+// and page.evaluate unchanged; run.ts judges it.
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The seed's mission, small: "I love cat" × 1000 lines, word tokens, H = 16, 10 epochs.
+ * `settleMs` gives a threaded model's workers time to start before training.
+ */
+export async function trainILoveCat(lib, { backend, threads = 1, settleMs = 0 }) {
+  const { loadCorpus, SeqDataLoader, LSTMLanguageModel, SGD, train, predict } = lib;
+  const { corpus, vocab } = loadCorpus(Array(1000).fill('I love cat'), { token: 'word', maxTokens: 10000 });
+  const loader = new SeqDataLoader(corpus, { batchSize: 16, numSteps: 10, seed: 0 });
+  const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 16, initScale: 0.1, seed: 0, backend, threads });
+  if (settleMs > 0) await sleep(settleMs);
+  const history = train(model, loader, new SGD(model.parameters(), { lr: 4 }), { epochs: 10 });
+  const prediction = predict(model, vocab, ['I', 'love'], 1).join(' ');
+  model.dispose();
+  return {
+    backend: model.backend,
+    threads: model.threads,
+    losses: history.map((e) => e.loss),
+    perplexity: history.at(-1).perplexity,
+    prediction,
+  };
+}
+
+/**
+ * Training throughput on the wasm backend at the bench's shape (B = 32, T = 35) on a
+ * char-level corpus: `warmup` untimed batches, then `batches` timed ones (zeroGrad →
+ * forwardBackward → clipGradNorm → SGD step, the state carried across batches).
+ */
+export async function throughput(lib, { threads, hidden = 256, batches = 20, warmup = 2, settleMs = 300 }) {
+  const { loadCorpus, SeqDataLoader, LSTMLanguageModel, SGD, clipGradNorm } = lib;
+  const B = 32, T = 35;
+  const line = 'the time traveller for so it will be convenient to speak of him was expounding a recondite matter to us';
+  const { corpus, vocab } = loadCorpus(Array(400).fill(line), { token: 'char' });
+  const loader = new SeqDataLoader(corpus, { batchSize: B, numSteps: T, seed: 0 });
+  if (loader.numBatches < warmup + batches) throw new Error(`throughput: only ${loader.numBatches} batches an epoch`);
+  const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: hidden, seed: 0, backend: 'wasm', threads });
+  await sleep(settleMs);
+  const params = model.parameters();
+  const sgd = new SGD(params, { lr: 1 });
+  const state = model.initState(B);
+  const losses = [];
+  let done = 0, timedMs = 0;
+  for (const { X, Y } of loader) {
+    if (done === warmup + batches) break;
+    const t0 = performance.now();
+    model.zeroGrad();
+    losses.push(model.forwardBackward(X, Y, state).loss);
+    clipGradNorm(params, 1);
+    sgd.step();
+    if (++done > warmup) timedMs += performance.now() - t0;
+  }
+  model.dispose();
+  return {
+    backend: model.backend,
+    threads: model.threads,
+    hidden,
+    vocabSize: vocab.size,
+    batches,
+    tokensPerSecond: (B * T * batches) / (timedMs / 1000),
+    losses,
+  };
+}

@@ -1,0 +1,224 @@
+// The built library in a real browser: Debian's Chromium, headless, driven by playwright-core.
+//
+//   npm run test:browser          # builds dist/, then runs this
+//   node --import tsx test-browser/run.ts
+//
+// Serves dist/ and test-browser/ from a local server with COOP/COEP headers (so the page is
+// cross-origin isolated and has SharedArrayBuffer), opens page.html, and checks what page.js
+// reports: backend 'auto' before and after preloadWasm(), the "I love cat" mission on js and
+// wasm, two threads (Blob-URL workers) against one, throughput at H = 256, and the library in
+// a dedicated module worker. Exits 1 on any failed check, page error or console error.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const TIMEOUT_MS = 180_000;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+// ------------------------------------------------------------------ server
+
+async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const headers = {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cache-Control': 'no-store',
+  };
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const relative = path === '/' ? 'test-browser/page.html' : decodeURIComponent(path.slice(1));
+  const file = resolve(root, relative);
+  const allowed = [resolve(root, 'dist') + sep, resolve(root, 'test-browser') + sep].some((d) => file.startsWith(d));
+  const type = CONTENT_TYPES[extname(file)];
+  if (!allowed || type === undefined) {
+    res.writeHead(404, headers).end();
+    return;
+  }
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { ...headers, 'Content-Type': type }).end(body);
+  } catch {
+    res.writeHead(404, headers).end();
+  }
+}
+
+// ------------------------------------------------------------------ checks
+
+interface Attempt<T> { ok: boolean; value?: T; error?: string }
+interface Mission { backend: string; threads: number; losses: number[]; perplexity: number; prediction: string }
+interface Throughput { backend: string; threads: number; hidden: number; tokensPerSecond: number; losses: number[] }
+interface Results {
+  fatal?: string;
+  userAgent: string;
+  crossOriginIsolated: boolean;
+  sharedArrayBuffer: boolean;
+  hardwareConcurrency: number;
+  wasmSimd: boolean;
+  syncCompile: Record<string, Attempt<string>>;
+  simulatedRefusal: { auto: Attempt<string>; wasm: Attempt<string> };
+  autoBeforePreload: Attempt<string>;
+  preload: Attempt<boolean>;
+  autoAfterPreload: Attempt<string>;
+  js: Attempt<Mission>;
+  wasm: Attempt<Mission>;
+  threadedModel: Attempt<{ threads: number; workers: number; schemes: string[]; ready: number; errors: string[] }>;
+  wasmThreads2: Attempt<Mission>;
+  throughput1: Attempt<Throughput>[];
+  throughput2: Attempt<Throughput>[];
+  moduleWorker: Attempt<{ crossOriginIsolated: boolean; auto: Attempt<Mission>; wasmThreads2: Attempt<Mission> }>;
+  allWorkerErrors: string[];
+}
+
+const failures: string[] = [];
+function check(ok: boolean, what: string): void {
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures.push(what);
+}
+
+/** The value of a successful attempt; a failed one is a failure, reported with its error. */
+function got<T>(name: string, a: Attempt<T> | undefined): T | undefined {
+  if (a?.ok) return a.value;
+  check(false, `${name} threw: ${a?.error ?? 'no result'}`);
+  return undefined;
+}
+
+function maxRelativeDiff(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) return Infinity;
+  return Math.max(0, ...a.map((x, i) => Math.abs(x - b[i]!) / Math.max(Math.abs(x), 1e-30)));
+}
+
+function checkMission(name: string, m: Mission | undefined, backend: string): void {
+  if (m === undefined) return;
+  check(m.backend === backend, `${name}: backend ${m.backend} (want ${backend}), threads ${m.threads}`);
+  check(m.perplexity < 1.1, `${name}: final perplexity ${m.perplexity.toFixed(4)} < 1.1`);
+  check(m.prediction === 'I love cat', `${name}: predict(['I','love'], 1) → '${m.prediction}'`);
+}
+
+function report(r: Results): void {
+  console.log(`\n${r.userAgent}`);
+  console.log(`hardwareConcurrency ${r.hardwareConcurrency}, wasm SIMD ${r.wasmSimd}\n`);
+  check(r.crossOriginIsolated === true, `page crossOriginIsolated = ${r.crossOriginIsolated}`);
+  check(r.sharedArrayBuffer, `SharedArrayBuffer available = ${r.sharedArrayBuffer}`);
+
+  console.log('\n(a) backend selection on the main thread');
+  const sync = Object.entries(r.syncCompile).map(([size, a]) => `${size} ${a.ok ? 'allowed' : `refused (${a.error})`}`);
+  console.log(`  synchronous new WebAssembly.Module() on the main thread: ${sync.join(', ')}`);
+  const refused = got('auto under a simulated refusal', r.simulatedRefusal.auto);
+  check(refused === 'js', `auto when synchronous compilation is refused (simulated): model.backend = '${refused}'`);
+  const explicit = r.simulatedRefusal.wasm;
+  console.log(`  explicit 'wasm' when refused (simulated): ${explicit.ok ? `model.backend = '${explicit.value}'` : `throws ${explicit.error}`}`);
+  const before = got('auto before preloadWasm()', r.autoBeforePreload);
+  if (before !== undefined) {
+    check(before === 'js' || before === 'wasm', `auto before preloadWasm(): model.backend = '${before}' (did not throw)`);
+  }
+  const preloaded = got('preloadWasm()', r.preload);
+  check(preloaded === true, `preloadWasm() resolved ${preloaded}`);
+  const after = got('auto after preloadWasm()', r.autoAfterPreload);
+  check(after === 'wasm', `auto after preloadWasm(): model.backend = '${after}'`);
+
+  console.log('\n(b) "I love cat", H = 16, 10 epochs');
+  checkMission('js', got('js mission', r.js), 'js');
+  const wasm = got('wasm mission', r.wasm);
+  checkMission('wasm', wasm, 'wasm');
+
+  console.log('\n(c) threads: 2 (default factory: Blob-URL web workers)');
+  const tm = got('threaded model', r.threadedModel);
+  if (tm !== undefined) {
+    check(tm.threads === 2, `model.threads = ${tm.threads}`);
+    check(tm.workers === 1 && tm.schemes.every((s) => s === 'blob'), `workers made: ${tm.workers} (${tm.schemes.join(', ')} URL)`);
+    check(tm.ready === tm.workers, `workers ready after 300 ms: ${tm.ready}/${tm.workers}`);
+    check(tm.errors.length === 0, `worker error events: ${tm.errors.length === 0 ? 'none' : tm.errors.join('; ')}`);
+  }
+  const threaded = got('wasm mission, 2 threads', r.wasmThreads2);
+  checkMission('wasm, 2 threads', threaded, 'wasm');
+  if (threaded !== undefined && wasm !== undefined) {
+    check(threaded.threads === 2, `mission model.threads = ${threaded.threads}`);
+    const d = maxRelativeDiff(wasm.losses, threaded.losses);
+    check(d <= 1e-5, `epoch losses, 2 threads vs 1: max relative difference ${d.toExponential(2)} (≤ 1e-5)`);
+  }
+  const t1 = r.throughput1.map((a, i) => got(`throughput, 1 thread, run ${i + 1}`, a));
+  const t2 = r.throughput2.map((a, i) => got(`throughput, 2 threads, run ${i + 1}`, a));
+  if (t1.every((t) => t !== undefined) && t2.every((t) => t !== undefined)) {
+    check(t2.every((t) => t.threads === 2), `throughput model.threads = ${t2.map((t) => t.threads).join(', ')}`);
+    const d = Math.max(...[...t1, ...t2].map((t) => maxRelativeDiff(t1[0]!.losses, t.losses)));
+    check(d <= 1e-5, `H = 256 batch losses, 2 threads vs 1: max relative difference ${d.toExponential(2)} (≤ 1e-5)`);
+    const tps = (ts: Throughput[]): string => ts.map((t) => Math.round(t.tokensPerSecond)).join(' / ');
+    const best = (ts: Throughput[]): number => Math.max(...ts.map((t) => t.tokensPerSecond));
+    console.log(`  tokens/s at H = 256, B = 32, T = 35, 20 timed batches (wasm), 3 interleaved runs:`);
+    console.log(`    1 thread  ${tps(t1)}`);
+    console.log(`    2 threads ${tps(t2)}   best-of-3 ratio ×${(best(t2) / best(t1)).toFixed(2)}`);
+  }
+
+  console.log('\n(d) inside a dedicated module worker');
+  const w = got('module worker', r.moduleWorker);
+  if (w !== undefined) {
+    check(w.crossOriginIsolated === true, `worker crossOriginIsolated = ${w.crossOriginIsolated}`);
+    checkMission('worker, auto', got('worker, auto', w.auto), 'wasm');
+    const wt = got('worker, wasm, 2 threads', w.wasmThreads2);
+    checkMission('worker, wasm, 2 threads', wt, 'wasm');
+    if (wt !== undefined) check(wt.threads === 2, `worker mission model.threads = ${wt.threads}`);
+  }
+  check(r.allWorkerErrors.length === 0, `worker error events overall: ${r.allWorkerErrors.length}`);
+
+  console.log('\nper-epoch perplexities');
+  for (const [name, a] of [['js', r.js], ['wasm', r.wasm], ['wasm ×2', r.wasmThreads2]] as const) {
+    if (a.ok) console.log(`  ${name.padEnd(8)} ${a.value!.losses.map((l) => Math.exp(l).toFixed(3)).join(' ')}`);
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+const server = createServer((req, res) => void serve(req, res));
+await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+const address = server.address();
+if (address === null || typeof address === 'string') throw new Error('server: no port');
+const origin = `http://127.0.0.1:${address.port}`;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+const problems: string[] = [];
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  console.log(`serving ${origin}/ (dist/ and test-browser/, COOP same-origin, COEP require-corp)`);
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => (window as { __done?: boolean }).__done === true, undefined, { timeout: TIMEOUT_MS });
+  const results = await page.evaluate(() => (window as { __results?: unknown }).__results) as Results;
+  if (results.fatal !== undefined) failures.push(`page: ${results.fatal}`);
+  else report(results);
+} catch (error) {
+  failures.push(`runner: ${(error as Error).message}`);
+} finally {
+  await browser.close();
+  server.close();
+}
+
+for (const p of problems) failures.push(p);
+if (failures.length > 0) {
+  console.log(`\n${failures.length} failure(s):`);
+  for (const f of failures) console.log(`  - ${f}`);
+  process.exitCode = 1;
+} else {
+  console.log('\nall browser checks passed');
+}

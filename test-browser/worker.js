@@ -1,0 +1,20 @@
+// A dedicated module worker: imports the built library and runs the mission on backend
+// 'auto' (a worker may compile wasm synchronously) and on 'wasm' with 2 threads (workers
+// made from this worker), then posts the results to the page.
+import * as lib from '/dist/index.js';
+import { trainILoveCat } from '/test-browser/cases.js';
+
+async function attempt(fn) {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (error) {
+    return { ok: false, error: `${error?.name}: ${error?.message}` };
+  }
+}
+
+const results = {
+  crossOriginIsolated: globalThis.crossOriginIsolated,
+  auto: await attempt(() => trainILoveCat(lib, { backend: 'auto' })),
+  wasmThreads2: await attempt(() => trainILoveCat(lib, { backend: 'wasm', threads: 2, settleMs: 300 })),
+};
+self.postMessage(results);
