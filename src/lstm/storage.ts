@@ -62,7 +62,15 @@ export class Storage {
       this.#memory = shared
         ? new WebAssembly.Memory({ initial, maximum: Math.min(65536, Math.max(16384, 4 * initial)), shared: true })
         : new WebAssembly.Memory({ initial });
-      this.kernels = createWasmKernels(this.#memory) as unknown as Kernels;
+      try {
+        this.kernels = createWasmKernels(this.#memory) as unknown as Kernels;
+      } catch (error) {
+        throw new Error(
+          "Expected backend 'wasm' to compile its kernels here, but this thread refuses synchronous " +
+            `WebAssembly compilation (${String(error)}): await preloadWasm() first, or use backend 'auto'.`,
+          { cause: error },
+        );
+      }
     } else {
       this.#memory = undefined;
       this.kernels = jsKernels;
@@ -179,7 +187,7 @@ export class Storage {
 
 /**
  * The backend `'auto'` picks: wasm where the engine runs WebAssembly SIMD, the dtype is
- * float32 and the kernel module can be compiled here (a browser's main thread refuses to
+ * float32 and the kernel module can be compiled here (some browsers' main threads refuse to
  * compile it synchronously unless `preloadWasm()` did it ahead); else js.
  */
 export function resolveBackend(requested: 'auto' | BackendName, dtype: 'float32' | 'float64'): BackendName {

@@ -124,8 +124,9 @@ export function wrapExports(memory: WebAssembly.Memory, x: WasmKernelExports): W
 
 /**
  * The wasm kernels on `memory`, compiled and instantiated synchronously. The module is
- * ≈ 30 KB: Chrome refuses synchronous compilation of modules over 4 KB on the main thread,
- * so there use `createWasmKernelsAsync` (or call this from a worker). Node has no limit.
+ * ≈ 19 KB: some browsers refuse synchronous compilation of modules over 4 KB on the main
+ * thread (Chrome did; Chromium 150 no longer does), so there use `createWasmKernelsAsync` or
+ * `preloadWasm()` (or call this from a worker). Node has no limit.
  * Throws if the engine lacks SIMD: check `wasmSimdSupported()` first.
  *
  * @example
@@ -143,7 +144,7 @@ export function createWasmKernels(memory: WebAssembly.Memory): WasmKernels {
 
 /**
  * Compiles the kernel module ahead, asynchronously, so that models made afterwards need no
- * synchronous compilation — which a browser's main thread refuses for modules over 4 KB
+ * synchronous compilation — which some browsers refuse on the main thread for modules over 4 KB
  * (there, without this, `backend: 'auto'` falls back to js). Resolves to whether the wasm
  * backend is available.
  *
