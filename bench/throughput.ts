@@ -1,6 +1,6 @@
 // Training throughput and peak memory, ours against PyTorch in the same run.
 //
-//   npm run bench                                   # everything: W1, W2 × H 64, 256, 1024 × wasm, js
+//   npm run bench                                   # everything: W1, W2 × H 64, 256, 1024 × wasm, wasm-2t (two threads), js
 //   npm run bench -- --quick                        # a fast smoke run (few batches, one repeat)
 //   npm run bench -- --workload w2 --hidden 256 --backend wasm --repeats 7
 //   npm run bench -- --no-pytorch                   # our numbers only
@@ -23,6 +23,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LSTMLanguageModel, SGD, SeqDataLoader, clipGradNorm, loadCorpus, preprocess } from '../src/index.js';
+import { nodeWorkerFactory } from '../node/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..');
@@ -31,14 +32,15 @@ const PYTORCH_SCRIPT = resolve(here, 'pytorch_reference.py');
 const B = 32, T = 35;
 
 type Workload = 'w1' | 'w2';
-type Backend = 'wasm' | 'js';
+/** A backend, and for wasm optionally its thread count: 'wasm-2t' is wasm on two threads. */
+type Backend = 'wasm' | 'wasm-2t' | 'js';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     workload: { type: 'string', default: 'w1,w2' },
     hidden: { type: 'string', default: '64,256,1024' },
-    backend: { type: 'string', default: 'wasm,js' },
+    backend: { type: 'string', default: 'wasm,wasm-2t,js' },
     repeats: { type: 'string' },
     'no-pytorch': { type: 'boolean', default: false },
     'js-large': { type: 'boolean', default: false }, // also run js at H ≥ 1024 (minutes per batch set)
@@ -109,7 +111,13 @@ function runChild(): ChildResult {
   const { corpus, vocabSize } = loadWorkload(workload, args.data);
   const baselineRssMB = process.memoryUsage().rss / MB;
   const loader = new SeqDataLoader(corpus, { batchSize: B, numSteps: T, seed: 0 });
-  const model = new LSTMLanguageModel({ vocabSize, numHiddens: hidden, seed: 0, backend });
+  const [kernels, threadsTag] = backend.split('-') as ['wasm' | 'js', string | undefined];
+  const threads = threadsTag === undefined ? 1 : Number.parseInt(threadsTag, 10);
+  const model = new LSTMLanguageModel({
+    vocabSize, numHiddens: hidden, seed: 0, backend: kernels, threads, createWorker: nodeWorkerFactory,
+  });
+  // Let the workers start (≈ 0.1 s) so the warm-up batches already run threaded.
+  if (threads > 1) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
   const params = model.parameters();
   const sgd = new SGD(params, { lr: 1 });
   const state = model.initState(B);
@@ -142,7 +150,7 @@ function runChild(): ChildResult {
   if (memory.at(-1)?.batch !== done) memory.push(sampleMemory(done));
 
   return {
-    workload, hidden, backend: model.backend, vocabSize, corpusTokens: corpus.length, batches, warmup,
+    workload, hidden, backend: model.threads > 1 ? `${model.backend}-${model.threads}t` : model.backend, vocabSize, corpusTokens: corpus.length, batches, warmup,
     timedSeconds: timedMs / 1000,
     tokensPerSecond: (B * T * batches) / (timedMs / 1000),
     lastLoss,
@@ -265,7 +273,7 @@ function main(): void {
   const workloads = list<Workload>(args.workload, ['w1', 'w2']);
   const hiddens = args.hidden.split(',').map(Number);
   if (hiddens.some((h) => !Number.isInteger(h) || h < 1)) throw new RangeError(`Expected --hidden to be positive integers, got ${args.hidden}.`);
-  const backends = list<Backend>(args.backend, ['wasm', 'js']);
+  const backends = list<Backend>(args.backend, ['wasm', 'wasm-2t', 'js']);
   const repeats = Number(args.repeats ?? (quick ? 1 : 5));
   const command = ['node --import tsx bench/throughput.ts', ...process.argv.slice(2)].join(' ');
 
