@@ -1,7 +1,7 @@
 import type { Kernels } from '../tensor/kernels.js';
 import { KERNEL_NAMES, wrapExports, type WasmKernelExports } from '../wasm/index.js';
 import {
-  COMMANDS_BYTE, COMMAND_SIZE, CONTROL_BYTES, COUNT, DONE, READY, RESULT_BYTE, SEQ, STOP, WORKER_SOURCE,
+  COMMANDS_BYTE, COMMAND_SIZE, CONTROL_BYTES, COUNT, DONE, FAILED, READY, RESULT_BYTE, SEQ, STOP, WORKER_SOURCE,
 } from './protocol.js';
 
 /** What the pool needs of a worker: Node's `Worker` and the web's `Worker` both fit. */
@@ -76,6 +76,10 @@ class Lane {
       if (canBlock) Atomics.wait(this.control, DONE, this.seq - 1, 1000);
     }
     this.count = 0;
+    if (Atomics.load(this.control, FAILED) === 1) {
+      // A trap in a kernel is a bug in the library (inputs are validated before any kernel runs).
+      throw new Error('A kernel worker failed while running its part of a phase; the call is abandoned.');
+    }
     return this.result[0]!;
   }
 

@@ -11,6 +11,7 @@ export const DONE = 1; //    set by the worker to SEQ when the batch is done
 export const READY = 2; //   1 once the worker has instantiated the kernels
 export const STOP = 3; //    1 asks the worker to exit its loop
 export const COUNT = 4; //   the number of commands in the batch
+export const FAILED = 5; //  1 if a kernel threw (a trap): the batch is abandoned, DONE still set
 export const CONTROL_BYTES = 32;
 /** Byte offset of the Float64 result: the sum of the batch's kernel return values. */
 export const RESULT_BYTE = CONTROL_BYTES;
@@ -44,9 +45,13 @@ onFirstMessage(({ module, memory, buffer, names }) => {
     if (Atomics.load(control, ${STOP}) === 1) break;
     const end = Atomics.load(control, ${COUNT}) * ${COMMAND_SIZE};
     let sum = 0;
-    for (let i = 0; i < end; i += ${COMMAND_SIZE}) {
-      const value = kernels[c[i]](c[i + 1], c[i + 2], c[i + 3], c[i + 4], c[i + 5], c[i + 6], c[i + 7], c[i + 8]);
-      if (typeof value === 'number') sum += value;
+    try {
+      for (let i = 0; i < end; i += ${COMMAND_SIZE}) {
+        const value = kernels[c[i]](c[i + 1], c[i + 2], c[i + 3], c[i + 4], c[i + 5], c[i + 6], c[i + 7], c[i + 8]);
+        if (typeof value === 'number') sum += value;
+      }
+    } catch (error) {
+      Atomics.store(control, ${FAILED}, 1);
     }
     result[0] = sum;
     Atomics.store(control, ${DONE}, seen);

@@ -99,3 +99,10 @@ describe.skipIf(!simd)('threads', () => {
     );
   });
 });
+
+describe.skipIf(!simd)('thread protocol', () => {
+  it('the command indices name the module exports in order', async () => {
+    const { KERNEL_NAMES, kernelModule } = await import('../../src/wasm/index.js');
+    expect(WebAssembly.Module.exports(kernelModule(true)).map((e) => e.name)).toEqual([...KERNEL_NAMES]);
+  });
+});
