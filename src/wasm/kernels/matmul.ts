@@ -22,17 +22,27 @@ function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local): FunctionBui
  * sits at a + i·aRow + k·aK bytes (aRow = 4K, aK = 4 for a; aRow = 4, aK = 4M for aᵀ).
  * A register block of R rows × 4V columns keeps R·V accumulators; each step k loads V
  * vectors of row k of b and broadcasts R scalars of a. Blocks are 4×8, then 1×8 for the
- * last M mod 4 rows, then 4×4 / 1×4 for a last group of 4 columns, and plain scalar dot
- * products for the last N mod 4 columns. Column blocks are the outer loop so that the K×8
- * panel of b stays in L1 while all row blocks sweep over it.
- * Each output is accumulated in k order starting from out (accumulate) or 0, as the
- * reference does, in float32.
+ * last rows of a row band, then 4×4 / 1×4 for a last group of 4 columns, and plain scalar
+ * dot products for the last N mod 4 columns.
+ *
+ * Cache blocking, for the LSTM's shapes (M = 16–32 rows times an H×H weight, and the
+ * H×1120 · 1120×H weight gradient): rows go in bands of MC, and within a band k goes in
+ * chunks of KC; a chunk sweeps all column blocks, each over all row blocks of the band.
+ * So the band's KC×MC slice of a and the KC×8 panel of b being swept stay in L1, and the
+ * band's rows of out (MC×N) stay in L2 across chunks, however large K, M and N are.
+ * Between chunks the partial sums wait in out, in float32; each output is thus still
+ * accumulated in k order starting from out (accumulate) or 0, as the reference does, and
+ * the result does not depend on the blocking, the alignment or how rows are split.
  */
+const MC = 64;
+const KC = 128;
+
 function gemm(name: string, transposedA: boolean): FunctionDef {
   const f = new FunctionBuilder(name, PARAMS);
   const { out, a, b, M, K, N, accumulate } = f.p;
-  const { aRow, aK, rowBytes, M4, N4, N8, i, j, k, pb, po } =
-    f.locals(i32, ['aRow', 'aK', 'rowBytes', 'M4', 'N4', 'N8', 'i', 'j', 'k', 'pb', 'po']);
+  const { aRow, aK, rowBytes, N4, N8, i, j, k, pb, po, i0, iEnd, i4End, k0, kEnd, load } = f.locals(i32, [
+    'aRow', 'aK', 'rowBytes', 'N4', 'N8', 'i', 'j', 'k', 'pb', 'po', 'i0', 'iEnd', 'i4End', 'k0', 'kEnd', 'load',
+  ]);
   const pa = [0, 1, 2, 3].map(() => f.local(i32));
   const acc = [0, 1, 2, 3].map(() => [f.local(v128), f.local(v128)]);
   const bv = [f.local(v128), f.local(v128)];
@@ -41,44 +51,50 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
   if (transposedA) f.i32(4).set(aRow).get(M).i32(2).op(Op.i32_shl).set(aK);
   else f.get(K).i32(2).op(Op.i32_shl).set(aRow).i32(4).set(aK);
   f.get(N).i32(2).op(Op.i32_shl).set(rowBytes);
-  f.get(M).i32(~3).op(Op.i32_and).set(M4);
   f.get(N).i32(~3).op(Op.i32_and).set(N4);
   f.get(N).i32(~7).op(Op.i32_and).set(N8);
 
-  // po = out + i·4N + 4j; pa[0] = a + i·aRow; pb = b + 4j.
+  // po = out + i·4N + 4j; pa[0] = a + i·aRow + k0·aK; pb = b + k0·4N + 4j.
   const setPointers = (): void => {
     f.get(out).get(i).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).set(po);
-    f.get(a).get(i).get(aRow).op(Op.i32_mul).op(Op.i32_add).set(pa[0]!);
-    f.get(b).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).set(pb);
+    f.get(a).get(i).get(aRow).op(Op.i32_mul).op(Op.i32_add).get(k0).get(aK).op(Op.i32_mul).op(Op.i32_add).set(pa[0]!);
+    f.get(b).get(k0).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).set(pb);
   };
 
   const block = (R: number, V: number): void => {
     setPointers();
-    for (let r = 1; r < R; r++) f.get(pa[r - 1]!).get(aRow).op(Op.i32_add).set(pa[r]!);
+    // aᵀ's R rows are adjacent floats (offsets 4r from pa[0]); a's are aRow apart, one pointer each.
+    if (!transposedA) for (let r = 1; r < R; r++) f.get(pa[r - 1]!).get(aRow).op(Op.i32_add).set(pa[r]!);
     const rowPtr = (r: number): void => { f.get(po); if (r > 0) f.get(rowBytes).i32(r).op(Op.i32_mul).op(Op.i32_add); };
-    f.get(accumulate).if(
+    f.get(load).if(
       () => { for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) { rowPtr(r); f.v128Load(16 * v).set(acc[r]![v]!); } },
       () => { for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) f.f32x4(0).set(acc[r]![v]!); },
     );
-    f.get(K).tee(k).if(() => f.loop(() => {
+    const step = (): void => {
       for (let v = 0; v < V; v++) f.get(pb).v128Load(16 * v).set(bv[v]!);
       for (let r = 0; r < R; r++) {
-        f.get(pa[r]!).loadSplat().set(s);
+        if (transposedA) f.get(pa[0]!).loadSplat(4 * r);
+        else f.get(pa[r]!).loadSplat();
+        f.set(s);
         for (let v = 0; v < V; v++) mulAdd(f, acc[r]![v]!, s, bv[v]!).set(acc[r]![v]!);
-        f.incBy(pa[r]!, aK);
       }
+    };
+    f.get(kEnd).get(k0).op(Op.i32_sub).tee(k).if(() => f.loop(() => {
+      step();
+      if (transposedA) f.incBy(pa[0]!, aK);
+      else for (let r = 0; r < R; r++) f.inc(pa[r]!, 4);
       f.incBy(pb, rowBytes);
       f.get(k).i32(1).op(Op.i32_sub).tee(k).brIf(0);
     }));
     for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) { rowPtr(r); f.get(acc[r]![v]!).v128Store(16 * v); }
   };
 
-  // One output column j for row i, in scalar float32.
+  // One output column j for row i, in scalar float32, over [k0, kEnd).
   const sum = f.local(ValType.f32);
   const scalar = (): void => {
     setPointers();
-    f.get(accumulate).if(() => f.get(po).f32Load().set(sum), () => f.f32(0).set(sum));
-    f.get(K).tee(k).if(() => f.loop(() => {
+    f.get(load).if(() => f.get(po).f32Load().set(sum), () => f.f32(0).set(sum));
+    f.get(kEnd).get(k0).op(Op.i32_sub).tee(k).if(() => f.loop(() => {
       f.get(sum).get(pa[0]!).f32Load().get(pb).f32Load().op(Op.f32_mul).op(Op.f32_add).set(sum);
       f.incBy(pa[0]!, aK).incBy(pb, rowBytes);
       f.get(k).i32(1).op(Op.i32_sub).tee(k).brIf(0);
@@ -87,12 +103,24 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
   };
 
   const rowBlocks = (V: number): void => {
-    f.for(i, { const: 0 }, M4, 4, () => block(4, V));
-    f.for(i, M4, M, 1, () => block(1, V));
+    f.for(i, i0, i4End, 4, () => block(4, V));
+    f.for(i, i4End, iEnd, 1, () => block(1, V));
   };
-  f.for(j, { const: 0 }, N8, 8, () => rowBlocks(2));
-  f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); rowBlocks(1); });
-  f.for(j, N4, N, 1, () => f.for(i, { const: 0 }, M, 1, scalar));
+  // Row bands [i0, iEnd) of MC rows; i4End ends the band's groups of 4.
+  f.for(i0, { const: 0 }, M, MC, () => {
+    f.get(i0).i32(MC).op(Op.i32_add).tee(iEnd).get(M).op(Op.i32_gt_s).if(() => f.get(M).set(iEnd));
+    f.get(iEnd).get(i0).op(Op.i32_sub).i32(~3).op(Op.i32_and).get(i0).op(Op.i32_add).set(i4End);
+    // Chunks [k0, kEnd) of KC steps; at least one, so that K = 0 still writes out.
+    f.i32(0).set(k0);
+    f.loop(() => {
+      f.get(k0).i32(KC).op(Op.i32_add).tee(kEnd).get(K).op(Op.i32_gt_s).if(() => f.get(K).set(kEnd));
+      f.get(accumulate).get(k0).op(Op.i32_or).set(load);
+      f.for(j, { const: 0 }, N8, 8, () => rowBlocks(2));
+      f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); rowBlocks(1); });
+      f.for(j, N4, N, 1, () => f.for(i, i0, iEnd, 1, scalar));
+      f.get(kEnd).tee(k0).get(K).op(Op.i32_lt_s).brIf(0);
+    });
+  });
   return f.build();
 }
 

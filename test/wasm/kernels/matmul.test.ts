@@ -15,6 +15,8 @@ const SHAPES: [number, number, number][] = [
   [13, 17, 29], [4, 4, 12], [9, 1, 17], [33, 37, 41], [32, 64, 100], [6, 0, 5],
   // The LSTM's shapes (B = 32, H = 256, V = 28 or 4; T·B = 1120).
   [32, 256, 1024], [1120, 256, 28], [256, 32, 1024], [256, 1120, 4], [32, 1024, 256], [1120, 28, 256], [1120, 4, 256],
+  // Around the cache blocks of matmul and matmulTN (row bands of 64, k chunks of 128).
+  [17, 127, 9], [1, 128, 12], [17, 129, 20], [63, 257, 13], [64, 255, 8], [65, 300, 19], [129, 130, 4], [16, 256, 256],
 ];
 
 // Element (i, j) strides of the operands as each variant stores them.
@@ -62,6 +64,30 @@ describe.skipIf(!simd)('wasm matmul kernels against the reference', () => {
       }
     });
   }
+
+  // A model's part always makes the same calls, but on rows split across threads and at any
+  // alignment: each output must not depend on either.
+  it('gives bit-identical rows whatever the alignment and however the rows are split', () => {
+    const [M, K, N] = [37, 301, 70];
+    for (const variant of ['matmul', 'matmulNT'] as const) {
+      const h = new Heap(11);
+      const a = h.alloc(M * K);
+      const b = h.alloc(K * N);
+      const o = h.alloc(M * N);
+      const o0 = h.f32.slice(o, o + M * N);
+      h.k[variant](h.f32, o, h.f32, a, h.f32, b, M, K, N, true);
+      for (const shift of [1, 2, 3]) {
+        const [a2, b2, o2] = [h.alloc(M * K + shift) + shift, h.alloc(K * N + shift) + shift, h.alloc(M * N + shift) + shift];
+        h.f32.copyWithin(a2, a, a + M * K);
+        h.f32.copyWithin(b2, b, b + K * N);
+        h.f32.set(o0, o2);
+        for (const [i0, i1] of [[0, 16], [16, 17], [17, M]] as const) {
+          h.k[variant](h.f32, o2 + i0 * N, h.f32, a2 + i0 * K, h.f32, b2, i1 - i0, K, N, true);
+        }
+        expect(h.f32.subarray(o2, o2 + M * N)).toEqual(h.f32.subarray(o, o + M * N));
+      }
+    }
+  });
 
   it('is deterministic: the same inputs give bit-identical outputs', () => {
     const h = new Heap(7);
