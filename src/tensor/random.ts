@@ -1,6 +1,6 @@
 /**
  * A seeded pseudo-random generator: every random function in the library takes one, so the
- * same seed gives bit-identical results on every platform. No `Math.random` anywhere.
+ * same seed gives bit-identical results on every platform; nothing unseeded anywhere.
  *
  * The core is sfc32 (Chris Doty-Humphrey's Small Fast Counter, 128-bit state, period ≥ 2^32),
  * seeded through splitmix32 so that nearby seeds give unrelated streams. Normal deviates use
