@@ -26,11 +26,13 @@ function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local): FunctionBui
  * dot products for the last N mod 4 columns.
  *
  * Cache blocking, for the LSTM's shapes (M = 16–32 rows times an H×H weight, and the
- * H×1120 · 1120×H weight gradient): k goes in chunks of KC, and within a chunk rows go in
- * bands of MC; a band sweeps all column blocks, each over all row blocks of the band. So
- * the chunk's KC rows of b stay in L2 while every band passes over them, and the band's
- * KC×MC slice of a and the KC×8 panel of b being swept stay in L1, however large K, M, N.
- * (k chunks outside the bands measured a little faster at M = 1024 than bands outside.)
+ * H×1120 · 1120×H weight gradient): k goes in chunks of KC, within a chunk rows go in
+ * bands of MC, and each row block of a band runs along all column blocks. So the chunk's
+ * KC rows of b stay in L2 while every row block passes over them (read along its rows, a
+ * few pages at a time: at H = 1024 each row of b is a 4 KiB page), and the band's KC×MC
+ * slice of a stays in L1, however large K, M and N are. Measured at the LSTM's shapes: k
+ * chunks outside the bands beat bands outside, and row blocks outside the column blocks
+ * beat the reverse; KC = 32, 48 or 64, MC = 32 or 128, and column panels did no better.
  * Between chunks the partial sums wait in out, in float32; each output is thus still
  * accumulated in k order starting from out (accumulate) or 0, as the reference does, and
  * the result does not depend on the blocking, the alignment or how rows are split.
@@ -103,10 +105,6 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
     f.get(po).get(sum).f32Store();
   };
 
-  const rowBlocks = (V: number): void => {
-    f.for(i, i0, i4End, 4, () => block(4, V));
-    f.for(i, i4End, iEnd, 1, () => block(1, V));
-  };
   // Row bands [i0, iEnd) of MC rows; i4End ends the band's groups of 4.
   const band = (body: () => void): void => {
     f.for(i0, { const: 0 }, M, MC, () => {
@@ -125,10 +123,14 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
       f.get(kEnd).tee(k0).get(K).op(Op.i32_lt_s).brIf(0);
     });
   };
-  // All column blocks of the band, each over all its row blocks.
+  // Each row block of the band along all column blocks.
   const sweep = (): void => {
-    f.for(j, { const: 0 }, N8, 8, () => rowBlocks(2));
-    f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); rowBlocks(1); });
+    const cols = (R: number): void => {
+      f.for(j, { const: 0 }, N8, 8, () => block(R, 2));
+      f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); block(R, 1); });
+    };
+    f.for(i, i0, i4End, 4, () => cols(4));
+    f.for(i, i4End, iEnd, 1, () => cols(1));
     f.for(j, N4, N, 1, () => f.for(i, i0, iEnd, 1, scalar));
   };
   chunk(() => band(sweep));
