@@ -18,6 +18,7 @@ import { encodeModule } from '../src/wasm/encoder.js';
 import { Random } from '../src/tensor/random.js';
 import { type Kernels, jsKernels } from '../src/tensor/kernels.js';
 import { createWasmKernels, wasmSimdSupported } from '../src/wasm/index.js';
+import { time } from './lib/timing.js';
 
 if (!wasmSimdSupported()) throw new Error('WebAssembly SIMD is not supported by this engine.');
 const { values: args } = parseArgs({ options: { baseline: { type: 'string' }, 'step-only': { type: 'boolean', default: false } } });
@@ -36,25 +37,6 @@ function alloc(n: number, scale = 1): number {
   return o;
 }
 
-/** Median seconds per call of fn, over `runs` runs each lasting ≥ minSeconds. */
-function time(fn: () => void, runs = 7, minSeconds = 0.05): number {
-  fn();
-  let reps = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    if ((performance.now() - t0) / 1000 >= minSeconds) break;
-    reps *= 2;
-  }
-  const samples: number[] = [];
-  for (let s = 0; s < runs; s++) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    samples.push((performance.now() - t0) / 1000 / reps);
-  }
-  samples.sort((x, y) => x - y);
-  return samples[runs >> 1]!;
-}
 
 type Variant = 'matmul' | 'matmulTN' | 'matmulNT';
 const products: [string, Variant, number, number, number][] = [

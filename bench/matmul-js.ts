@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { Random } from '../src/tensor/random.js';
 import { matmul, matmulNT, matmulTN } from '../src/tensor/matmul.js';
+import { time } from './lib/timing.js';
 
 type Product = (out: Float32Array, o: number, a: Float32Array, ao: number, b: Float32Array, bo: number,
   M: number, K: number, N: number, accumulate: boolean) => void;
@@ -52,25 +53,6 @@ const naive: Record<string, Product> = {
 };
 const blocked: Record<string, Product> = { matmul, matmulTN, matmulNT };
 
-/** Median seconds per call of fn, over `runs` runs each lasting ≥ minSeconds. */
-function time(fn: () => void, runs = 7, minSeconds = 0.05): number {
-  fn();
-  let reps = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    if ((performance.now() - t0) / 1000 >= minSeconds) break;
-    reps *= 2;
-  }
-  const samples: number[] = [];
-  for (let s = 0; s < runs; s++) {
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    samples.push((performance.now() - t0) / 1000 / reps);
-  }
-  samples.sort((x, y) => x - y);
-  return samples[runs >> 1]!;
-}
 
 const B = 32, H = 256, T = 35, V = 28;
 const products: [string, string, number, number, number, boolean][] = [
