@@ -4,7 +4,6 @@
 // give the same result (max relative difference, float32 rounding only).
 //
 //   node --import tsx bench/matmul-js.ts
-import { performance } from 'node:perf_hooks';
 import { Random } from '../src/tensor/random.js';
 import { matmul, matmulNT, matmulTN } from '../src/tensor/matmul.js';
 import { time } from './lib/timing.js';
