@@ -293,10 +293,10 @@ def detect_blas():
     return name, sorted(libs)
 
 
-def load_workload(name, data_path):
+def load_workload(name, data_path, max_tokens=-1):
     if name == "w1":
         return load_w1()
-    return load_w2(data_path)
+    return load_w2(data_path, max_tokens)
 
 
 # ----------------------------------------------------------------------------- modes
@@ -339,7 +339,7 @@ def bench(args, device):
 
 
 def train_run(args, device):
-    corpus, vocab, kind = load_workload(args.workload, args.data)
+    corpus, vocab, kind = load_workload(args.workload, args.data, args.max_tokens)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     net = make_net(args.impl, len(vocab), args.hidden, device)
@@ -391,6 +391,8 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=DEFAULT_DATA, help="text file for w2")
+    p.add_argument("--max-tokens", type=int, default=-1,
+                   help="train mode, w2: cut the corpus (d2l's chapter run uses 10000)")
     p.add_argument("--train-epochs", type=int, default=0,
                    help="instead of timing, train this many epochs (d2l train_ch8)")
     args = p.parse_args()
