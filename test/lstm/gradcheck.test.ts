@@ -86,3 +86,59 @@ for (const carried of [false, true]) {
     });
   });
 }
+
+// The wasm backend computes in float32, where finite differences are too coarse to check
+// anything. So its analytic gradients are checked against float64 finite differences of the
+// same model (the js backend in float64, parameters and state rounded to float32 first so
+// that both evaluate the same point). Tolerance 1e-4 of each array's largest numeric
+// gradient: float32 rounding through T = 4 steps stays near 1e-6 of it; an error in a wasm
+// kernel is of the order of the gradient itself.
+describe.each([false, true])('wasm backend against float64 finite differences (carried state: %s)', (carried) => {
+  const { model: reference, X, Y, rng } = setup(carried ? 11 : 13);
+  for (let i = 0; i < reference.flatParameters.length; i++) reference.flatParameters[i] = Math.fround(reference.flatParameters[i]!);
+  const state0 = carried ? randomState(reference, rng) : reference.initState(B);
+  for (const a of [state0.h, state0.c]) for (let i = 0; i < a.length; i++) a[i] = Math.fround(a[i]!);
+  const copyState = (): LSTMState => ({ h: state0.h.slice(), c: state0.c.slice() });
+  const numeric = (data: Float32Array | Float64Array, i: number, lossAt: () => number): number => {
+    const v = data[i]!;
+    data[i] = v + EPS;
+    const up = lossAt();
+    data[i] = v - EPS;
+    const down = lossAt();
+    data[i] = v;
+    return (up - down) / (2 * EPS);
+  };
+
+  const wasm = new LSTMLanguageModel({ vocabSize: V, numHiddens: H, initScale: 0, backend: 'wasm' });
+  wasm.flatParameters.set(reference.flatParameters);
+  wasm.zeroGrad();
+  const ws = { h: Float32Array.from(state0.h), c: Float32Array.from(state0.c) };
+  const { stateGrad } = wasm.forwardBackward(X, Y, ws);
+  const dState = { h: stateGrad.h.slice(), c: stateGrad.c.slice() };
+
+  const expectClose = (analytic: ArrayLike<number>, expected: number[], what: string): void => {
+    const scale = Math.max(...expected.map(Math.abs));
+    expect(scale, `${what} is not vacuous`).toBeGreaterThan(1e-6);
+    for (let i = 0; i < expected.length; i++) {
+      if (Math.abs(analytic[i]! - expected[i]!) > 1e-4 * scale) {
+        expect.fail(`${what}[${i}]: wasm ${analytic[i]}, float64 finite difference ${expected[i]}`);
+      }
+    }
+  };
+
+  it('all 14 parameters', () => {
+    const refParams = reference.parameters();
+    wasm.parameters().forEach((p, k) => {
+      const data = refParams[k]!.data;
+      const expected = Array.from(data, (_, i) => numeric(data, i, () => reference.loss(X, Y, copyState())));
+      expectClose(p.grad, expected, p.name);
+    });
+  });
+
+  it('the incoming state', () => {
+    for (const key of ['h', 'c'] as const) {
+      const expected = Array.from(state0[key], (_, i) => numeric(state0[key], i, () => reference.loss(X, Y, copyState())));
+      expectClose(dState[key], expected, `d${key}0`);
+    }
+  });
+});
