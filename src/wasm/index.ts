@@ -3,7 +3,7 @@ import { kernelModuleBytes } from './module.js';
 
 // The WebAssembly SIMD kernels: the module is generated here, in TypeScript (src/wasm/
 // kernels/*), compiled on first use and instantiated on the caller's memory. Every kernel
-// mirrors one of src/tensor (or src/lstm/cell.ts) and takes the same arguments.
+// mirrors one of src/tensor and takes the same arguments.
 
 /**
  * The raw exports: the kernels on byte pointers into the memory (i32), in the argument order
