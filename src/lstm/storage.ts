@@ -34,7 +34,6 @@ const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
  * re-created and `generation` counts the re-creations.
  */
 export class Storage {
-  readonly backend: BackendName;
   readonly kernels: Kernels;
   readonly #dtype: 'float32' | 'float64';
   readonly #count: number;
@@ -53,7 +52,6 @@ export class Storage {
    *   (threads) can work on it too.
    */
   constructor(count: number, dtype: 'float32' | 'float64', backend: BackendName, shared = false) {
-    this.backend = backend;
     this.#dtype = dtype;
     this.#count = count;
     if (backend === 'wasm') {

@@ -154,21 +154,24 @@ export function createWasmKernels(memory: WebAssembly.Memory): WasmKernels {
  */
 export async function preloadWasm(): Promise<boolean> {
   if (!wasmSimdSupported()) return false;
-  const kinds = typeof SharedArrayBuffer === 'function' ? [false, true] : [false];
-  for (const shared of kinds) {
-    if (!compiled.has(shared)) compiled.set(shared, await WebAssembly.compile(kernelModuleBytes(shared)));
-  }
+  await kernelModuleAsync(false);
+  if (typeof SharedArrayBuffer === 'function') await kernelModuleAsync(true);
   return true;
 }
 
-/** `createWasmKernels`, compiling asynchronously: usable on a browser's main thread. */
-export async function createWasmKernelsAsync(memory: WebAssembly.Memory): Promise<WasmKernels> {
-  const shared = isShared(memory);
+/** `kernelModule`, compiling asynchronously (into the same cache). */
+async function kernelModuleAsync(shared: boolean): Promise<WebAssembly.Module> {
   let module = compiled.get(shared);
   if (!module) {
     module = await WebAssembly.compile(kernelModuleBytes(shared));
     compiled.set(shared, module);
   }
+  return module;
+}
+
+/** `createWasmKernels`, compiling asynchronously: usable on a browser's main thread. */
+export async function createWasmKernelsAsync(memory: WebAssembly.Memory): Promise<WasmKernels> {
+  const module = await kernelModuleAsync(isShared(memory));
   return wrap(memory, await WebAssembly.instantiate(module, { env: { memory } }));
 }
 
