@@ -7,6 +7,8 @@ export interface Trainable {
   readonly grad: FloatArray;
 }
 
+const isFloat = (a: unknown): boolean => a instanceof Float32Array || a instanceof Float64Array;
+
 /** Throws unless `params` is an array of { data, grad } float arrays of equal lengths. */
 export function checkTrainables(params: unknown): asserts params is readonly Trainable[] {
   if (!Array.isArray(params)) {
@@ -15,7 +17,6 @@ export function checkTrainables(params: unknown): asserts params is readonly Tra
   params.forEach((p: unknown, i) => {
     const data = (p as Partial<Trainable> | null)?.data;
     const grad = (p as Partial<Trainable> | null)?.grad;
-    const isFloat = (a: unknown) => a instanceof Float32Array || a instanceof Float64Array;
     if (!isFloat(data) || !isFloat(grad)) {
       throw new TypeError(`Expected \`params[${i}]\` to have Float32Array/Float64Array \`data\` and \`grad\`, got ${show(p)}.`);
     }

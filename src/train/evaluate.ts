@@ -43,6 +43,15 @@ function corpusLoss(model: LSTMLanguageModel, corpus: ArrayLike<number>, numStep
   if (corpus.length < 2) {
     throw new RangeError(`Expected \`data\` to hold at least 2 tokens (one to read, one to predict), got ${corpus.length}.`);
   }
+  // Every id checked first, so that an error names its place in the corpus.
+  const V = model.vocabSize;
+  for (let i = 0; i < corpus.length; i++) {
+    const id: unknown = corpus[i];
+    if (typeof id !== 'number' || !Number.isInteger(id)) {
+      throw new TypeError(`Expected \`data\` to hold integer token ids, got ${show(id)} at index ${i}.`);
+    }
+    if (id < 0 || id >= V) throw new RangeError(`Expected \`data[${i}]\` to be a token id in [0, ${V}), got ${id}.`);
+  }
   const state = model.initState(1);
   let lossSum = 0;
   for (let start = 0; start < corpus.length - 1; start += numSteps) {
@@ -50,19 +59,12 @@ function corpusLoss(model: LSTMLanguageModel, corpus: ArrayLike<number>, numStep
     const X = { data: new Int32Array(T), batchSize: 1, numSteps: T };
     const Y = { data: new Int32Array(T), batchSize: 1, numSteps: T };
     for (let t = 0; t < T; t++) {
-      X.data[t] = checkId(corpus[start + t]);
-      Y.data[t] = checkId(corpus[start + t + 1]);
+      X.data[t] = corpus[start + t]!;
+      Y.data[t] = corpus[start + t + 1]!;
     }
     lossSum += model.loss(X, Y, state) * T;
   }
   return lossSum / (corpus.length - 1);
-}
-
-function checkId(id: unknown): number {
-  if (typeof id !== 'number' || !Number.isInteger(id)) {
-    throw new TypeError(`Expected \`data\` to hold integer token ids, got ${show(id)}.`);
-  }
-  return id; // the range is checked by the model
 }
 
 function loaderLoss(model: LSTMLanguageModel, loader: BatchSource): number {
