@@ -1,0 +1,74 @@
+// The published package, checked as a user would get it: `npm run check:package`.
+//
+//   1. builds dist/ (tsup);
+//   2. publint --strict: package.json fields, exports and files agree;
+//   3. attw --pack: every entry has types under every TypeScript resolution mode (node10,
+//      node16 from CJS and from ESM, bundler); node10 reads `typesVersions`, whose wildcard
+//      maps any subpath `lstm-lm/<name>` to dist/<name>.d.ts, so a new entry needs only its
+//      tsup entry and its `exports` key;
+//   4. the tarball holds only LICENSE, README.md, package.json and dist/ (no source maps, no
+//      data/), and its size is printed;
+//   5. the tarball, unpacked into a scratch node_modules, loads: every `exports` subpath by
+//      import() and by require().
+// Exits non-zero on the first failure.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function run(what, command, args, options = {}) {
+  console.log(`\ncheck:package: ${what}\n$ ${[command, ...args].join(' ')}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) fail(`${what} failed (exit ${result.status ?? result.signal})`);
+  return result;
+}
+
+function fail(message) {
+  console.error(`\ncheck:package: FAILED: ${message}`);
+  process.exit(1);
+}
+
+run('build', 'npm', ['run', 'build', '--silent']);
+run('publint', 'npx', ['--no-install', 'publint', '--strict']);
+const plain = process.env.NO_COLOR !== undefined || !process.stdout.isTTY;
+run('attw, all resolution modes', 'npx', ['--no-install', 'attw', '--pack', '.', ...(plain ? ['--no-color'] : [])]);
+
+console.log('\ncheck:package: tarball contents');
+const scratch = mkdtempSync(join(tmpdir(), 'lstm-lm-pack-'));
+try {
+  const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' });
+  if (packed.status !== 0) fail(`npm pack failed:\n${packed.stderr}`);
+  const [info] = JSON.parse(packed.stdout);
+  const allowed = (path) => ['LICENSE', 'README.md', 'package.json'].includes(path) || path.startsWith('dist/');
+  const stray = info.files.map((f) => f.path).filter((p) => !allowed(p) || p.endsWith('.map'));
+  if (stray.length > 0) fail(`unexpected files in the tarball: ${stray.join(', ')}`);
+  console.log(`  ${info.entryCount} files, ${(info.size / 1000).toFixed(1)} kB packed, ${(info.unpackedSize / 1000).toFixed(1)} kB unpacked`);
+
+  console.log('\ncheck:package: loading the unpacked tarball');
+  const installed = join(scratch, 'node_modules', pkg.name);
+  mkdirSync(installed, { recursive: true });
+  const untar = spawnSync('tar', ['xzf', join(scratch, info.filename), '-C', installed, '--strip-components=1']);
+  if (untar.status !== 0) fail(`tar failed:\n${untar.stderr}`);
+  const specifiers = Object.keys(pkg.exports)
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? pkg.name : `${pkg.name}/${key.slice(2)}`));
+  const probe = [
+    "import { createRequire } from 'node:module';",
+    'const require = createRequire(import.meta.url);',
+    `for (const id of ${JSON.stringify(specifiers)}) {`,
+    '  const esm = Object.keys(await import(id)).sort(), cjs = Object.keys(require(id)).sort();',
+    "  if (esm.length === 0 || esm.join() !== cjs.join()) throw new Error(`${id}: import() gives [${esm}], require() gives [${cjs}]`);",
+    '  console.log(`  ${id}: ${esm.length} exports, the same by import() and require()`);',
+    '}',
+  ].join('\n');
+  writeFileSync(join(scratch, 'probe.mjs'), probe);
+  const loaded = spawnSync(process.execPath, ['probe.mjs'], { cwd: scratch, stdio: 'inherit' });
+  if (loaded.status !== 0) fail('the packed package does not load');
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+console.log('\ncheck:package: all package checks passed');
