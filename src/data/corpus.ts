@@ -41,7 +41,7 @@ export interface LoadCorpusOptions {
 export interface LoadedCorpus {
   /** The ids of every token of every line, in order, lines concatenated without separators. */
   readonly corpus: Int32Array;
-  /** The vocabulary built from all the tokens. */
+  /** The vocabulary built from all the tokens; its `level` records `token`. */
   readonly vocab: Vocab;
 }
 
@@ -66,6 +66,7 @@ export function loadCorpus(lines: readonly string[], options: LoadCorpusOptions)
   const vocab = new Vocab(tokens, {
     minFreq: options.minFreq,
     reservedTokens: options.reservedTokens,
+    level: options.token,
   });
   const all = Int32Array.from(tokens.flat(), (token) => vocab.indexOf(token));
   const corpus = maxTokens > 0 && maxTokens < all.length ? all.slice(0, maxTokens) : all;

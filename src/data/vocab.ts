@@ -1,4 +1,5 @@
 import { checkNonNegativeInteger, checkStringArray, show } from '../checks.js';
+import type { TokenType } from './tokenize.js';
 
 /** Options for {@link Vocab}. */
 export interface VocabOptions {
@@ -6,6 +7,11 @@ export interface VocabOptions {
   readonly minFreq?: number;
   /** Tokens given the ids 1..k, right after `<unk>`, whether or not they occur. Default none. */
   readonly reservedTokens?: readonly string[];
+  /**
+   * What the tokens are, `'char'` or `'word'`, when known: {@link loadCorpus} records it, and
+   * generation reads it to join tokens with `''` (chars) or `' '` (words). Default: unrecorded.
+   */
+  readonly level?: TokenType;
 }
 
 /** The plain-object form of a {@link Vocab}, as produced by `toJSON()`. */
@@ -14,6 +20,8 @@ export interface VocabJSON {
   readonly idxToToken: readonly string[];
   /** `[token, count]` for every distinct token of the text, most frequent first. */
   readonly tokenFreqs: readonly (readonly [string, number])[];
+  /** `'char'` or `'word'` when the vocabulary records it (absent in JSON from older versions). */
+  readonly level?: TokenType;
 }
 
 const UNK = '<unk>';
@@ -34,10 +42,11 @@ export class Vocab {
   #idxToToken: readonly string[];
   #tokenToIdx: Map<string, number>;
   #tokenFreqs: readonly (readonly [string, number])[];
+  #level: TokenType | undefined;
 
   /**
    * @param tokens - A flat token list or a list of token lists (one per line), as d2l accepts.
-   * @param options - `minFreq` (default 0) and `reservedTokens` (default `[]`).
+   * @param options - `minFreq` (default 0), `reservedTokens` (default `[]`), `level` (default unrecorded).
    */
   constructor(
     tokens: readonly string[] | readonly (readonly string[])[],
@@ -50,6 +59,7 @@ export class Vocab {
     }
     const minFreq = checkNonNegativeInteger('minFreq', options.minFreq ?? 0);
     const reserved = checkStringArray('reservedTokens', options.reservedTokens ?? []);
+    const level = checkLevel('level', options.level);
 
     // A Map iterates in insertion order, like Python's Counter, and Array#sort is stable, so
     // equal counts stay in order of first appearance.
@@ -87,6 +97,19 @@ export class Vocab {
     this.#idxToToken = Object.freeze(idxToToken);
     this.#tokenToIdx = tokenToIdx;
     this.#tokenFreqs = Object.freeze(tokenFreqs.map((pair) => Object.freeze(pair)));
+    this.#level = level;
+  }
+
+  /**
+   * `'char'` or `'word'`: what the tokens are, when recorded ({@link loadCorpus} records it);
+   * `undefined` otherwise.
+   *
+   * @example
+   * new Vocab(['a', 'b'], { level: 'char' }).level; // 'char'
+   * new Vocab(['a', 'b']).level;                    // undefined
+   */
+  get level(): TokenType | undefined {
+    return this.#level;
   }
 
   /** The number of ids, `<unk>` and reserved tokens included. */
@@ -182,11 +205,13 @@ export class Vocab {
     return {
       idxToToken: [...this.#idxToToken],
       tokenFreqs: this.#tokenFreqs.map(([token, freq]) => [token, freq] as const),
+      ...(this.#level === undefined ? {} : { level: this.#level }),
     };
   }
 
   /**
-   * Rebuilds a vocabulary from `toJSON()`'s output, or from the JSON text of it.
+   * Rebuilds a vocabulary from `toJSON()`'s output, or from the JSON text of it. JSON without
+   * a `level` (written before vocabularies recorded it) loads with `level` undefined.
    *
    * @example
    * const vocab = new Vocab(['a', 'b', 'a']);
@@ -197,7 +222,8 @@ export class Vocab {
     if (data === null || typeof data !== 'object') {
       throw new TypeError(`Expected \`json\` to be a VocabJSON object, got ${show(data)}.`);
     }
-    const { idxToToken, tokenFreqs } = data as Record<string, unknown>;
+    const { idxToToken, tokenFreqs, level } = data as Record<string, unknown>;
+    const checkedLevel = checkLevel('json.level', level);
     checkStringArray('json.idxToToken', idxToToken);
     const tokens = idxToToken as readonly string[];
     if (tokens[0] !== UNK || new Set(tokens).size !== tokens.length) {
@@ -229,6 +255,12 @@ export class Vocab {
     vocab.#idxToToken = Object.freeze([...tokens]);
     vocab.#tokenToIdx = new Map(tokens.map((token, id) => [token, id]));
     vocab.#tokenFreqs = Object.freeze(pairs);
+    vocab.#level = checkedLevel;
     return vocab;
   }
+}
+
+function checkLevel(name: string, value: unknown): TokenType | undefined {
+  if (value === undefined || value === 'char' || value === 'word') return value;
+  throw new RangeError(`Expected \`${name}\` to be "char" or "word", got ${show(value)}.`);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadCorpus, preprocess } from '../../src/data/corpus.js';
-import { hasTimeMachine, readTimeMachine } from './timemachine.js';
+import { readTimeMachine } from './timemachine.js';
 
 describe('preprocess', () => {
   it('runs its @example', () => {
@@ -64,6 +64,11 @@ describe('loadCorpus', () => {
     expect(Array.from(corpus)).toEqual([2, 2, 0]);
   });
 
+  it('records the token level on the vocabulary', () => {
+    expect(loadCorpus(['ab'], { token: 'char' }).vocab.level).toBe('char');
+    expect(loadCorpus(['a b'], { token: 'word' }).vocab.level).toBe('word');
+  });
+
   it('rejects bad input, naming the argument', () => {
     expect(() => loadCorpus(['a'], { token: 'x' as 'char' })).toThrow(
       /^Expected `token` to be "word" or "char", got "x"\.$/,
@@ -83,8 +88,8 @@ describe('loadCorpus', () => {
     );
   });
 
-  describe.skipIf(!hasTimeMachine)("on d2l's Time Machine text", () => {
-    const lines = hasTimeMachine ? preprocess(readTimeMachine()) : [];
+  describe("on d2l's Time Machine text", () => {
+    const lines = preprocess(readTimeMachine());
 
     it('has as many lines as Python readlines()', () => {
       expect(lines).toHaveLength(3221);

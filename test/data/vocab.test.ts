@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { preprocess } from '../../src/data/corpus.js';
 import { tokenize } from '../../src/data/tokenize.js';
 import { Vocab } from '../../src/data/vocab.js';
-import { hasTimeMachine, readTimeMachine } from './timemachine.js';
+import { readTimeMachine } from './timemachine.js';
 
 describe('Vocab', () => {
   it('runs its @examples', () => {
@@ -168,8 +168,25 @@ describe('Vocab', () => {
     ).toThrow(/^Expected `json\.tokenFreqs\[0\]` to be a \[token, count\] pair, got an array of length 2\.$/);
   });
 
-  describe.skipIf(!hasTimeMachine)("on d2l's Time Machine text", () => {
-    const lines = hasTimeMachine ? preprocess(readTimeMachine()) : [];
+  it('records the token level when given one, keeps it through JSON, and loads JSON without it', () => {
+    const chars = new Vocab(['a', 'b'], { level: 'char' });
+    expect(chars.level).toBe('char');
+    expect(new Vocab(['a']).level).toBeUndefined();
+    expect(chars.toJSON().level).toBe('char');
+    expect('level' in new Vocab(['a']).toJSON()).toBe(false);
+    expect(Vocab.fromJSON(JSON.stringify(chars)).level).toBe('char');
+    expect(Vocab.fromJSON(new Vocab(['a', 'b'], { level: 'word' }).toJSON()).level).toBe('word');
+    const old = Vocab.fromJSON({ idxToToken: ['<unk>', 'a'], tokenFreqs: [['a', 1]] });
+    expect(old.level).toBeUndefined();
+    expect(old.idxToToken).toEqual(['<unk>', 'a']);
+    expect(() => new Vocab(['a'], { level: 'line' as 'char' })).toThrow(/^Expected `level` to be "char" or "word", got "line"\.$/);
+    expect(() => Vocab.fromJSON({ idxToToken: ['<unk>'], tokenFreqs: [], level: 3 } as unknown as string)).toThrow(
+      /^Expected `json\.level` to be "char" or "word", got 3\.$/,
+    );
+  });
+
+  describe("on d2l's Time Machine text", () => {
+    const lines = preprocess(readTimeMachine());
 
     it('has 28 characters, in the order d2l prints, over 170,580 tokens', () => {
       const tokens = tokenize(lines, 'char');
