@@ -6,17 +6,15 @@
 //
 //   node --import tsx examples/time-machine.ts [path] [--epochs 500] [--threads 2] [--svg out/time-machine.svg]
 //
-// Any text file works; the default is d2l's copy of The Time Machine in ../shared/data.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Any text file works; the default is d2l's copy of The Time Machine in data/ (data/README.md).
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { LSTMLanguageModel, SGD, SeqDataLoader, loadCorpus, predictText, preprocess, train } from '../src/index.js';
 import { nodeWorkerFactory } from '../node/index.js';
+import { dataFile, integer, parseCommandLine, positiveInteger, readText } from './lib/cli.js';
 import { lineChart } from './lib/svg-plot.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseCommandLine({
   allowPositionals: true,
   options: {
     epochs: { type: 'string', default: '500' },
@@ -26,15 +24,16 @@ const { values, positionals } = parseArgs({
     threads: { type: 'string', default: '1' },
   },
 });
-const path = positionals[0] ?? resolve(here, '../../shared/data/timemachine.txt');
-const epochs = Number(values.epochs);
-if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`--epochs must be a positive integer, got ${values.epochs}`);
+const path = positionals[0] ?? dataFile('timemachine.txt');
+const epochs = positiveInteger('epochs', values.epochs);
+const hidden = positiveInteger('hidden', values.hidden);
+const threads = positiveInteger('threads', values.threads);
 
-const { corpus, vocab } = loadCorpus(preprocess(readFileSync(path, 'utf8')), { token: 'char', maxTokens: 10000 });
-const seed = Number(values.seed);
+const { corpus, vocab } = loadCorpus(preprocess(readText(path)), { token: 'char', maxTokens: 10000 });
+const seed = integer('seed', values.seed);
 const loader = new SeqDataLoader(corpus, { batchSize: 32, numSteps: 35, seed });
 const model = new LSTMLanguageModel({
-  vocabSize: vocab.size, numHiddens: Number(values.hidden), seed, threads: Number(values.threads), createWorker: nodeWorkerFactory,
+  vocabSize: vocab.size, numHiddens: hidden, seed, threads, createWorker: nodeWorkerFactory,
 });
 const optimizer = new SGD(model.parameters(), { lr: 1 });
 console.log(`${path}: ${corpus.length} characters, vocabulary of ${vocab.size}; ${model.backend} backend, ${model.threads} thread(s)`);
