@@ -1,3 +1,4 @@
+import { show } from '../checks.js';
 import { checkTrainables, type Trainable } from './params.js';
 
 /**
@@ -17,7 +18,7 @@ export function clipGradNorm(params: readonly Trainable[], maxNorm: number): num
   checkTrainables(params);
   if (typeof maxNorm !== 'number' || !(maxNorm > 0)) {
     const Err = typeof maxNorm === 'number' ? RangeError : TypeError;
-    throw new Err(`Expected \`maxNorm\` to be a positive number, got ${String(maxNorm)}.`);
+    throw new Err(`Expected \`maxNorm\` to be a positive number, got ${show(maxNorm)}.`);
   }
   let sumSquares = 0; // a JS number: float64 accumulation whatever the gradients' type
   for (const { grad } of params) {
@@ -31,4 +32,28 @@ export function clipGradNorm(params: readonly Trainable[], maxNorm: number): num
     }
   }
   return norm;
+}
+
+/**
+ * Clamps every gradient element to [−clipValue, clipValue], as char-rnn's `grad_clip` and
+ * `torch.nn.utils.clip_grad_value_`. A NaN gradient stays NaN, so that a divergence check
+ * after clipping still sees it.
+ *
+ * @example
+ * clipGradValue(model.parameters(), 5); // every gradient element now in [−5, 5]
+ */
+export function clipGradValue(params: readonly Trainable[], clipValue: number): void {
+  checkTrainables(params);
+  if (typeof clipValue !== 'number' || !(clipValue > 0) || !Number.isFinite(clipValue)) {
+    const Err = typeof clipValue === 'number' ? RangeError : TypeError;
+    throw new Err(`Expected \`clipValue\` to be a positive finite number, got ${show(clipValue)}.`);
+  }
+  const lo = -clipValue;
+  for (const { grad } of params) {
+    for (let i = 0; i < grad.length; i++) {
+      const g = grad[i]!;
+      if (g > clipValue) grad[i] = clipValue;
+      else if (g < lo) grad[i] = lo;
+    }
+  }
 }

@@ -1,0 +1,162 @@
+// What every optimiser shares: the parameter list, the learning rate, the step count, the
+// per-parameter buffers (allocated once, here, so that step() allocates nothing), and the
+// state dict that a checkpoint stores.
+import { show } from '../checks.js';
+import type { FloatArray } from '../tensor/float-array.js';
+import { checkAssignedLr } from './options.js';
+import type { Trainable } from './params.js';
+
+/** The optimisers' names, as a checkpoint records them. */
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+
+/**
+ * An optimiser's state, as `stateDict()` returns it and `loadStateDict()` takes it: copies,
+ * never views of the live buffers.
+ * - `step`: the number of steps taken (Adam's bias correction and SGD's first momentum step
+ *   depend on it).
+ * - `lr`: the current learning rate (a schedule may have changed it since construction).
+ * - `buffers`: for each buffer name (`momentumBuffer`, `expAvg`, `expAvgSq`, `squareAvg`,
+ *   `gradAvg`, as torch's `momentum_buffer`, `exp_avg`, …), one array per parameter, of the
+ *   parameter's type and length. Which names appear depends on the options (SGD without
+ *   momentum has none).
+ */
+export interface OptimizerStateDict {
+  readonly name: OptimizerName;
+  readonly step: number;
+  readonly lr: number;
+  readonly buffers: Readonly<Record<string, readonly FloatArray[]>>;
+}
+
+const like = (a: FloatArray): FloatArray => (a instanceof Float32Array ? new Float32Array(a.length) : new Float64Array(a.length));
+
+/**
+ * The base of {@link SGD}, {@link Adam}, {@link AdamW} and {@link RMSprop}. A subclass checks
+ * its options before calling `super`, names its buffers, and implements `update(t, lr)`, one
+ * step with t the 1-based step number.
+ */
+export abstract class OptimizerBase<Options extends { readonly lr: number }> {
+  /** Which optimiser this is, as a checkpoint records it. */
+  abstract readonly name: OptimizerName;
+  /** The parameters it updates (a copy of the list given; the arrays themselves are shared). */
+  readonly params: readonly Trainable[];
+  #lr: number;
+  #step = 0;
+  readonly #buffers: Readonly<Record<string, readonly FloatArray[]>>;
+
+  /** `params` and `lr` must already be checked. Buffers start at zero. */
+  protected constructor(params: readonly Trainable[], lr: number, bufferNames: readonly string[]) {
+    this.params = [...params];
+    this.#lr = lr;
+    const buffers: Record<string, readonly FloatArray[]> = {};
+    for (const name of bufferNames) buffers[name] = this.params.map((p) => like(p.data));
+    this.#buffers = buffers;
+  }
+
+  /**
+   * The learning rate used by the next `step()`. Assigning a negative or non-finite value
+   * throws a RangeError and keeps the old one; 0 is allowed (a schedule may reach it).
+   */
+  get lr(): number {
+    return this.#lr;
+  }
+
+  set lr(value: number) {
+    this.#lr = checkAssignedLr(value);
+  }
+
+  /** The number of steps taken. */
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  /**
+   * The resolved options, with the current `lr`: a frozen, JSON-serialisable object from which
+   * `new (the same class)(params, options)` builds the same optimiser.
+   */
+  abstract get options(): Options;
+
+  /** One update of every parameter from its current gradient. It does not zero the gradients. */
+  step(): void {
+    this.#step++;
+    this.update(this.#step, this.#lr);
+  }
+
+  /** One update; `t` is the 1-based number of this step. */
+  protected abstract update(t: number, lr: number): void;
+
+  /** The buffers named `name`, one per parameter. */
+  protected buffers(name: string): readonly FloatArray[] {
+    return this.#buffers[name]!;
+  }
+
+  /** A copy of the step count, learning rate and buffers (see {@link OptimizerStateDict}). */
+  stateDict(): OptimizerStateDict {
+    const buffers: Record<string, FloatArray[]> = {};
+    for (const [name, list] of Object.entries(this.#buffers)) buffers[name] = list.map((b) => b.slice());
+    return { name: this.name, step: this.#step, lr: this.#lr, buffers };
+  }
+
+  /**
+   * Restores a state from {@link stateDict}, copying it in. Everything is checked first — the
+   * name, the step count, the lr, the buffer names, and each buffer's type, length and
+   * finiteness — and on any mismatch it throws (naming the field) with nothing changed.
+   */
+  loadStateDict(state: OptimizerStateDict): void {
+    if (typeof state !== 'object' || state === null) {
+      throw new TypeError(`Expected \`state\` to be an optimiser state dict ({ name, step, lr, buffers }), got ${show(state)}.`);
+    }
+    if (state.name !== this.name) {
+      throw new RangeError(`Expected \`state.name\` to be ${show(this.name)} (this optimiser), got ${show(state.name)}.`);
+    }
+    const { step, lr, buffers } = state;
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
+      const Err = typeof step === 'number' ? RangeError : TypeError;
+      throw new Err(`Expected \`state.step\` to be a non-negative integer, got ${show(step)}.`);
+    }
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      const Err = typeof lr === 'number' ? RangeError : TypeError;
+      throw new Err(`Expected \`state.lr\` to be a non-negative finite number, got ${show(lr)}.`);
+    }
+    if (typeof buffers !== 'object' || buffers === null) {
+      throw new TypeError(`Expected \`state.buffers\` to be an object, got ${show(buffers)}.`);
+    }
+    const expected = Object.keys(this.#buffers);
+    const given = Object.keys(buffers);
+    const missing = expected.filter((k) => !given.includes(k));
+    const extra = given.filter((k) => !expected.includes(k));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new RangeError(
+        `Expected \`state.buffers\` to hold exactly [${expected.join(', ')}] (from this optimiser's options), got [${given.join(', ')}].`,
+      );
+    }
+    for (const name of expected) {
+      const list: unknown = buffers[name];
+      const where = `state.buffers.${name}`;
+      if (!Array.isArray(list) || list.length !== this.params.length) {
+        throw new RangeError(`Expected \`${where}\` to be an array of ${this.params.length} arrays (one per parameter), got ${show(list)}.`);
+      }
+      list.forEach((b: unknown, i) => {
+        const data = this.params[i]!.data;
+        const type = data instanceof Float32Array ? Float32Array : Float64Array;
+        if (!(b instanceof type)) {
+          throw new TypeError(`Expected \`${where}[${i}]\` to be a ${type.name} (as params[${i}].data), got ${show(b)}.`);
+        }
+        if (b.length !== data.length) {
+          throw new RangeError(`Expected \`${where}[${i}]\` to have length ${data.length} (as params[${i}].data), got ${b.length}.`);
+        }
+        for (let j = 0; j < b.length; j++) {
+          if (!Number.isFinite(b[j]!)) {
+            throw new RangeError(`Expected \`${where}[${i}]\` to be finite, got ${show(b[j])} at index ${j}.`);
+          }
+        }
+      });
+    }
+    this.#step = step;
+    this.#lr = lr;
+    for (const name of expected) {
+      const target = this.#buffers[name]!;
+      const source = buffers[name]!;
+      for (let i = 0; i < target.length; i++) target[i]!.set(source[i]!);
+    }
+  }
+}
