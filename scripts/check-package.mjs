@@ -1,6 +1,6 @@
 // The published package, checked as a user would get it: `npm run check:package`.
 //
-//   1. builds dist/ (tsup);
+//   1. builds dist/ (tsup), once: the packs below skip `prepack` (which builds too);
 //   2. publint --strict: package.json fields, exports and files agree;
 //   3. attw --pack: every entry has types under every TypeScript resolution mode (node10,
 //      node16 from CJS and from ESM, bundler); node10 reads `typesVersions`, whose wildcard
@@ -20,9 +20,12 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-function run(what, command, args, options = {}) {
+// After the build, every `npm pack` (publint's, attw's, ours) packs that dist/ as it is.
+const packEnv = { ...process.env, npm_config_ignore_scripts: 'true' };
+
+function run(what, command, args) {
   console.log(`\ncheck:package: ${what}\n$ ${[command, ...args].join(' ')}`);
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: packEnv });
   if (result.status !== 0) fail(`${what} failed (exit ${result.status ?? result.signal})`);
   return result;
 }
@@ -32,7 +35,8 @@ function fail(message) {
   process.exit(1);
 }
 
-run('build', 'npm', ['run', 'build', '--silent']);
+console.log('\ncheck:package: build\n$ npm run build');
+if (spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' }).status !== 0) fail('build failed');
 run('publint', 'npx', ['--no-install', 'publint', '--strict']);
 const plain = process.env.NO_COLOR !== undefined || !process.stdout.isTTY;
 run('attw, all resolution modes', 'npx', ['--no-install', 'attw', '--pack', '.', ...(plain ? ['--no-color'] : [])]);
@@ -40,7 +44,7 @@ run('attw, all resolution modes', 'npx', ['--no-install', 'attw', '--pack', '.',
 console.log('\ncheck:package: tarball contents');
 const scratch = mkdtempSync(join(tmpdir(), 'lstm-lm-pack-'));
 try {
-  const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' });
+  const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8', env: packEnv });
   if (packed.status !== 0) fail(`npm pack failed:\n${packed.stderr}`);
   const [info] = JSON.parse(packed.stdout);
   const allowed = (path) => ['LICENSE', 'README.md', 'package.json'].includes(path) || path.startsWith('dist/');
