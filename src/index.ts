@@ -14,10 +14,21 @@ export type { WorkerFactory, WorkerLike } from './threads/pool.js';
 export type { BackendName } from './lstm/storage.js';
 
 // Optimisation
-export { clipGradNorm } from './optim/clip.js';
+export { clipGradNorm, clipGradValue } from './optim/clip.js';
 export { SGD } from './optim/sgd.js';
 export type { SGDOptions } from './optim/sgd.js';
+export { Adam } from './optim/adam.js';
+export type { AdamOptions, ResolvedAdamOptions } from './optim/adam.js';
+export { AdamW } from './optim/adamw.js';
+export { RMSprop } from './optim/rmsprop.js';
+export type { RMSpropOptions } from './optim/rmsprop.js';
+export type { OptimizerBase, OptimizerName, OptimizerStateDict } from './optim/optimizer.js';
 export type { Trainable } from './optim/params.js';
+export { constantLr, stepDecay, exponentialDecay, cosineWithWarmup, reduceOnPlateau, scheduledLr, scheduleFromJSON } from './optim/schedules.js';
+export type {
+  Schedule, ScheduleStep, ScheduleJSON, ScheduleUnit, ConstantLrOptions, StepDecayOptions, ExponentialDecayOptions,
+  CosineWithWarmupOptions, ReduceOnPlateauOptions, ReduceOnPlateauState, PlateauSchedule,
+} from './optim/schedules.js';
 
 // Training, evaluation, prediction
 export { train, trainEpoch, TrainingDivergedError } from './train/train.js';
