@@ -38,6 +38,15 @@ export type { PerplexityOptions } from './train/evaluate.js';
 export { predict, predictText } from './train/predict.js';
 
 // Text pipeline
+// Generation: sampling (temperature, top-k, top-p, min-p, repetition penalty), stop strings, streaming
+export { sampleToken } from './generate/sample.js';
+export type { SampleOptions } from './generate/sample.js';
+export { generate, generateStream, Generator, DEFAULT_MAX_TOKENS } from './generate/generate.js';
+export type {
+  GenerateOptions, GenerateSamplesOptions, StepOptions, GeneratorOptions, GeneratorState, GenerationModel,
+  UnknownTokenPolicy,
+} from './generate/generate.js';
+
 export { tokenize, Vocab, preprocess, loadCorpus, seqDataIterSequential, seqDataIterRandom, SeqDataLoader } from './data/index.js';
 export type {
   TokenType, VocabOptions, VocabJSON, LoadCorpusOptions, LoadedCorpus, TokenBatch, SeqBatch, SeqBatchIterator,
