@@ -33,6 +33,12 @@ const like = (a: FloatArray): FloatArray => (a instanceof Float32Array ? new Flo
  * The base of {@link SGD}, {@link Adam}, {@link AdamW} and {@link RMSprop}. A subclass checks
  * its options before calling `super`, names its buffers, and implements `update(t, lr)`, one
  * step with t the 1-based step number.
+ *
+ * @example
+ * // Save and resume: the same options, the state dict, and the parameters' values.
+ * const saved = { name: adam.name, options: adam.options, state: adam.stateDict() };
+ * const resumed = new Adam(model.parameters(), saved.options);
+ * resumed.loadStateDict(saved.state);
  */
 export abstract class OptimizerBase<Options extends { readonly lr: number }> {
   /** Which optimiser this is, as a checkpoint records it. */
