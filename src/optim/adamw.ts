@@ -29,7 +29,8 @@ export class AdamW extends OptimizerBase<ResolvedAdamOptions> {
   }
 
   protected update(t: number, lr: number): void {
-    const { betas: [beta1, beta2], eps, weightDecay } = this.#o;
+    const { betas, eps, weightDecay } = this.#o;
+    const beta1 = betas[0], beta2 = betas[1]; // (array destructuring would make an iterator per step)
     const m = this.buffers('expAvg'), v = this.buffers('expAvgSq');
     const decay = 1 - lr * weightDecay;
     for (let k = 0; k < this.params.length; k++) {
