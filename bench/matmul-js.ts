@@ -63,6 +63,8 @@ const products: [string, string, number, number, number, boolean][] = [
   ['dHs = dlogits·W_hqᵀ', 'matmulNT', T * B, V, H, false],
   ['Z += H_{t-1}·W_h (4 gates)', 'matmul', B, H, 4 * H, true],
   ['predict, batch 1 (4 gates)', 'matmul', 1, H, 4 * H, true],
+  ['generate, batch 1 (1 gate)', 'matmul', 1, H, H, true],
+  ['generate, batch 1, logits (V = 65)', 'matmul', 1, H, 65, false],
 ];
 
 const rng = new Random(1);

@@ -93,15 +93,54 @@ function gemm(
       out[p] = c30; out[p + 1] = c31; out[p + 2] = c32; out[p + 3] = c33;
     }
   }
-  // What the blocks leave: the last N % 4 columns of the first M4 rows, then all columns of
-  // the last M % 4 rows, one dot product per output. None at the LSTM's shapes, where M and
-  // N are multiples of 4, except with a batch that is not (B = 1 when predicting).
-  for (let i = 0; i < M; i++) {
-    for (let j = i < M4 ? N4 : 0; j < N; j++) {
+  // What the blocks leave: the last N % 4 columns of the first M4 rows, one dot product per
+  // output (none at the LSTM's shapes, where N is a multiple of 4), then the last M % 4 rows,
+  // a row at a time — the whole product when M = 1 (generation, predict: batch 1).
+  for (let i = 0; i < M4; i++) {
+    for (let j = N4; j < N; j++) {
       let s = 0;
       for (let k = 0, pa = ao + i * ai, pb = bo + j * bj; k < K; k++, pa += ak, pb += bk) s += a[pa]! * b[pb]!;
       const p = o + i * N + j;
       out[p] = accumulate ? out[p]! + s : s;
     }
+  }
+  for (let i = M4; i < M; i++) rowTimesMatrix(out, o + i * N, a, ao + i * ai, ak, b, bo, bk, bj, K, N, accumulate);
+}
+
+/**
+ * out[1×N] (+)= A(i, ·)·B for one row of A, starting at a[ao] with stride ak: the
+ * matrix-vector product of batch 1. Eight outputs per pass over k, in eight independent sums
+ * (one sum per output is a chain of dependent additions that runs at the adder's latency;
+ * eight keep it busy): ≈3× the one-sum loop in V8 at 1×256·256×256 (bench/matmul-js.ts).
+ * Every output is still Σ_k in k order from 0 in a double, plus out when accumulating, as in
+ * the 4×4 blocks, so a row's result does not depend on M or on where the row falls.
+ */
+function rowTimesMatrix(
+  out: FloatArray, o: number,
+  a: FloatArray, ao: number, ak: number,
+  b: FloatArray, bo: number, bk: number, bj: number,
+  K: number, N: number,
+  accumulate: boolean,
+): void {
+  const N8 = N - (N % 8);
+  for (let j = 0; j < N8; j += 8) {
+    let c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
+    for (let k = 0, pa = ao, pb = bo + j * bj; k < K; k++, pa += ak, pb += bk) {
+      const x = a[pa]!;
+      c0 += x * b[pb]!; c1 += x * b[pb + bj]!; c2 += x * b[pb + 2 * bj]!; c3 += x * b[pb + 3 * bj]!;
+      c4 += x * b[pb + 4 * bj]!; c5 += x * b[pb + 5 * bj]!; c6 += x * b[pb + 6 * bj]!; c7 += x * b[pb + 7 * bj]!;
+    }
+    const p = o + j;
+    if (accumulate) {
+      c0 += out[p]!; c1 += out[p + 1]!; c2 += out[p + 2]!; c3 += out[p + 3]!;
+      c4 += out[p + 4]!; c5 += out[p + 5]!; c6 += out[p + 6]!; c7 += out[p + 7]!;
+    }
+    out[p] = c0; out[p + 1] = c1; out[p + 2] = c2; out[p + 3] = c3;
+    out[p + 4] = c4; out[p + 5] = c5; out[p + 6] = c6; out[p + 7] = c7;
+  }
+  for (let j = N8; j < N; j++) {
+    let s = 0;
+    for (let k = 0, pa = ao, pb = bo + j * bj; k < K; k++, pa += ak, pb += bk) s += a[pa]! * b[pb]!;
+    out[o + j] = accumulate ? out[o + j]! + s : s;
   }
 }

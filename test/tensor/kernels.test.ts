@@ -56,6 +56,49 @@ describe('matmul family', () => {
   }
 });
 
+describe('matmul family: rows one at a time (M % 4 rows, batch 1)', () => {
+  // The reference: each output one sum from 0 in k order, in a double, plus out when
+  // accumulating — the order the kernels promise, so the comparison is exact (bit-identical),
+  // on Float32Array as the models use it. Row i of an M-row product must equal the 1-row
+  // product of that row alone: generation with several samples relies on it.
+  const f32 = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const strides = {
+    matmul: (M: number, K: number, N: number) => ({ ai: K, ak: 1, bk: N, bj: 1 }),
+    matmulTN: (M: number, K: number, N: number) => ({ ai: 1, ak: M, bk: N, bj: 1 }),
+    matmulNT: (M: number, K: number, N: number) => ({ ai: K, ak: 1, bk: 1, bj: K }),
+  };
+  const fns = { matmul, matmulTN, matmulNT };
+  const shapes: [number, number, number][] = [[1, 256, 256], [1, 64, 65], [1, 3, 7], [1, 5, 8], [1, 9, 9], [1, 2, 17],
+    [2, 7, 16], [3, 11, 23], [5, 6, 9], [6, 4, 33], [7, 13, 8]];
+  for (const [name, fn] of Object.entries(fns)) {
+    for (const [M, K, N] of shapes) {
+      it(`${name} ${M}×${K}×${N}: exact, and each row as on its own`, () => {
+        const { ai, ak, bk, bj } = strides[name as keyof typeof strides](M, K, N);
+        const ao = 1, bo = 2, oo = 3;
+        const a = f32(ao + M * K), b = f32(bo + K * N);
+        for (const accumulate of [false, true]) {
+          const out = f32(oo + M * N + 1), expected = out.slice();
+          for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += a[ao + i * ai + k * ak]! * b[bo + k * bk + j * bj]!;
+            const p = oo + i * N + j;
+            expected[p] = accumulate ? expected[p]! + s : s;
+          }
+          const before = out.slice();
+          fn(out, oo, a, ao, b, bo, M, K, N, accumulate);
+          expect(out).toEqual(expected);
+          if (name === 'matmulTN') continue; // a row of aᵀ is a strided column: no 1-row call for it
+          for (let i = 0; i < M; i++) {
+            const row = before.slice(oo + i * N, oo + (i + 1) * N);
+            fn(row, 0, a, ao + i * K, b, bo, 1, K, N, accumulate);
+            expect(row).toEqual(out.subarray(oo + i * N, oo + (i + 1) * N));
+          }
+        }
+      });
+    }
+  }
+});
+
 describe('bias', () => {
   it('addBias adds b to every row; addBiasBackward sums rows into db', () => {
     const M = 3, N = 4, out = randn(M * N), b = randn(N), expected = out.slice();
