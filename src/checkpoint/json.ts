@@ -36,7 +36,13 @@ export interface StrictJsonOptions {
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** True when `s` has an unpaired UTF-16 surrogate (so it has no UTF-8 encoding). */
+/**
+ * True when `s` has an unpaired UTF-16 surrogate (so it has no UTF-8 encoding).
+ *
+ * @example
+ * hasLoneSurrogate('🙂'); // false
+ * hasLoneSurrogate('\ud83d'); // true
+ */
 export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s);
 }
@@ -44,6 +50,12 @@ export function hasLoneSurrogate(s: string): boolean {
 /**
  * Parses `text` as one JSON value followed only by whitespace. Throws a CheckpointFormatError
  * (code `HEADER_JSON`, or `DUPLICATE_KEY`) naming the byte offset of the problem.
+ *
+ * @example
+ * const value = parseStrictJson('{"a":[1,2]}', { what: 'config', byteOffset: (i) => i });
+ * (value as JsonObject).members.get('a'); // [1, 2]
+ * parseStrictJson('{"a":1,"a":2}', { what: 'config', byteOffset: (i) => i });
+ * // throws CheckpointFormatError: Invalid config: duplicate key "a" at byte 7.
  */
 export function parseStrictJson(text: string, options: StrictJsonOptions): JsonValue {
   const { what, byteOffset, maxDepth = 64, integersOnly = false } = options;

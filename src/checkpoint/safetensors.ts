@@ -66,7 +66,12 @@ export interface SafetensorsLimits {
   maxHeaderBytes?: number;
 }
 
-/** The default cap on the header length: 100 MB, the reference implementation's limit. */
+/**
+ * The default cap on the header length: 100 MB, the reference implementation's limit.
+ *
+ * @example
+ * decodeSafetensors(bytes, { maxHeaderBytes: MAX_HEADER_BYTES / 100 }); // a tighter cap
+ */
 export const MAX_HEADER_BYTES = 100_000_000;
 
 interface DtypeInfo {
@@ -92,7 +97,13 @@ const DTYPES: Readonly<Record<SafetensorsDtype, DtypeInfo>> = {
   BOOL: { size: 1, tag: 'Uint8Array', make: (b) => new Uint8Array(b) },
 };
 
-/** The dtypes this library reads and writes. */
+/**
+ * The dtypes this library reads and writes.
+ *
+ * @example
+ * SAFETENSORS_DTYPES.includes('F32'); // true
+ * SAFETENSORS_DTYPES.includes('F8_E4M3'); // false: such files are refused with code 'DTYPE'
+ */
 export const SAFETENSORS_DTYPES = Object.freeze(Object.keys(DTYPES) as SafetensorsDtype[]);
 
 /** Names that would reach an object's prototype if used as keys: refused as names and keys. */
@@ -590,7 +601,12 @@ export function checkFinite(name: string, tensor: SafetensorsTensor): void {
   );
 }
 
-/** The index of the first NaN or ±Infinity in a float tensor, or -1 (always -1 for integer dtypes). */
+/**
+ * The index of the first NaN or ±Infinity in a float tensor, or -1 (always -1 for integer dtypes).
+ *
+ * @example
+ * firstNonFinite({ dtype: 'F64', shape: [3], data: new Float64Array([0, Infinity, NaN]) }); // 1
+ */
 export function firstNonFinite(tensor: SafetensorsTensor): number {
   switch (tensor.dtype) {
     case 'F64':

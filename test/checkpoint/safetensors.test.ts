@@ -83,6 +83,27 @@ function expectRejected(bytes: Uint8Array, code: CheckpointFormatErrorCode, mess
   return error;
 }
 
+describe('the @examples', () => {
+  it('runs the @examples of encodeSafetensors, decodeSafetensors, checkFinite, firstNonFinite, CheckpointFormatError', () => {
+    const bytes = encodeSafetensors(
+      [{ name: 'w', dtype: 'F32', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }],
+      { format: 'pt' },
+    );
+    expect(decodeSafetensors(bytes).tensors.get('w')?.data).toEqual(new Float32Array([1, 2, 3, 4]));
+    expect(() => decodeSafetensors(bytes, { maxHeaderBytes: MAX_HEADER_BYTES / 100 })).not.toThrow();
+    const scalar = encodeSafetensors([{ name: 'b', dtype: 'F64', shape: [], data: new Float64Array([0.5]) }]);
+    const { tensors, metadata } = decodeSafetensors(scalar);
+    expect(tensors.get('b')).toEqual({ dtype: 'F64', shape: [], data: new Float64Array([0.5]) });
+    expect(Object.keys(metadata)).toEqual([]);
+    const w = { dtype: 'F32', shape: [2], data: new Float32Array([1, NaN]) } as const;
+    expect(() => checkFinite('w', w)).toThrow(/^Tensor "w" has NaN at index 1 \(position \[1\] of shape \[2\]\)\.$/);
+    expect(firstNonFinite({ dtype: 'F64', shape: [3], data: new Float64Array([0, Infinity, NaN]) })).toBe(1);
+    expect(SAFETENSORS_DTYPES.includes('F32')).toBe(true);
+    expect(SAFETENSORS_DTYPES.includes('F8_E4M3' as SafetensorsDtype)).toBe(false);
+    expect(rejection(new Uint8Array([1, 2, 3])).code).toBe('TRUNCATED');
+  });
+});
+
 describe('encodeSafetensors / decodeSafetensors: round trips', () => {
   it('every dtype, bit-exact, in the given order, with metadata', () => {
     const rng = new Random(10);
@@ -168,6 +189,22 @@ describe('encodeSafetensors / decodeSafetensors: round trips', () => {
     big.fill(0);
     expect(d).toEqual(w);
     expect(decodeSafetensors(bytes.slice().buffer).tensors.get('w')!.data).toEqual(w); // an ArrayBuffer
+  });
+
+  it('scales linearly: 20000 tensors in one file, and an error in the last of them', () => {
+    const many: NamedSafetensorsTensor[] = Array.from({ length: 20_000 }, (_, i) => ({
+      name: `layer${i}.w`, dtype: 'F32', shape: [2], data: new Float32Array([i, -i]),
+    }));
+    const start = performance.now();
+    const bytes = encodeSafetensors(many, { note: 'x'.repeat(100_000) });
+    const back = decodeSafetensors(bytes);
+    expect(back.tensors.size).toBe(20_000);
+    expect(back.tensors.get('layer19999.w')!.data).toEqual(new Float32Array([19999, -19999]));
+    // The byte offset of an error is worked out once, on failure, not per tensor.
+    const text = new TextDecoder().decode(bytes.subarray(8, bytes.length - 160_000));
+    const broken = file(text.trimEnd().replace(/"F32","shape":\[2\],"data_offsets":\[159992,160000\]/, '"F32","shape":[3],"data_offsets":[159992,160000]'), bytes.subarray(bytes.length - 160_000));
+    expect(() => decodeSafetensors(broken)).toThrow(/tensor "layer19999\.w" \(at byte \d+\) spans 8 bytes/);
+    expect(performance.now() - start).toBeLessThan(5_000);
   });
 
   it('writes a view into a larger buffer as exactly its own elements', () => {
@@ -442,25 +479,35 @@ describe('fuzz: random damage to a real file decodes or throws CheckpointFormatE
   const headerText = new TextDecoder().decode(base.subarray(8, 8 + headerLength));
   const data = base.subarray(8 + headerLength);
 
+  /** Decodes `bytes` and returns the outcome ('decoded' or the error code) and the time taken. */
+  function decodeTimed(bytes: Uint8Array): [string, number] {
+    const start = performance.now();
+    let outcome = 'decoded';
+    try {
+      const { tensors } = decodeSafetensors(bytes);
+      let total = 0;
+      for (const t of tensors.values()) total += t.data.byteLength;
+      expect(total).toBeLessThanOrEqual(bytes.length); // never more than the file holds
+    } catch (error) {
+      if (!(error instanceof CheckpointFormatError)) throw error; // anything else fails the test
+      outcome = error.code;
+    }
+    return [outcome, performance.now() - start];
+  }
+
+  // No hang and no slow path: every case must decode in well under a millisecond's work. The
+  // machine is shared, so a case over 20 ms (a GC pause, another process) is timed twice more
+  // and judged by its fastest run.
   function run(cases: Uint8Array[]): Map<string, number> {
     const outcomes = new Map<string, number>();
     let slowest = 0;
     for (const bytes of cases) {
-      const start = performance.now();
-      let outcome = 'decoded';
-      try {
-        const { tensors } = decodeSafetensors(bytes);
-        let total = 0;
-        for (const t of tensors.values()) total += t.data.byteLength;
-        expect(total).toBeLessThanOrEqual(bytes.length); // never more than the file holds
-      } catch (error) {
-        if (!(error instanceof CheckpointFormatError)) throw error; // anything else fails the test
-        outcome = error.code;
-      }
-      slowest = Math.max(slowest, performance.now() - start);
+      const [outcome, ms] = decodeTimed(bytes);
+      const best = ms < 20 ? ms : Math.min(ms, decodeTimed(bytes)[1], decodeTimed(bytes)[1]);
+      slowest = Math.max(slowest, best);
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
-    expect(slowest).toBeLessThan(250);
+    expect(slowest).toBeLessThan(20);
     return outcomes;
   }
 
@@ -486,7 +533,7 @@ describe('fuzz: random damage to a real file decodes or throws CheckpointFormatE
     const outcomes = run(cases);
     expect(outcomes.get('TRUNCATED')).toBeGreaterThan(0);
     expect(outcomes.get('HEADER_JSON')).toBeGreaterThan(0);
-  });
+  }, 20_000);
 
   it('3000 edits of the header text with a correct length field, to reach the checks behind the JSON', () => {
     const rng = new Random(99);
@@ -532,5 +579,5 @@ describe('fuzz: random damage to a real file decodes or throws CheckpointFormatE
     for (const code of ['decoded', 'HEADER_JSON', 'DUPLICATE_KEY', 'TENSOR_ENTRY', 'DTYPE', 'SIZE_MISMATCH', 'OUT_OF_BOUNDS', 'OVERLAP', 'GAP'] as const) {
       expect(outcomes.get(code), `${code} in ${JSON.stringify([...outcomes])}`).toBeGreaterThan(0);
     }
-  });
+  }, 20_000);
 });
