@@ -15,8 +15,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeModule } from '../src/wasm/encoder.js';
 import { Random } from '../src/tensor/random.js';
-import { type Kernels, jsKernels } from '../src/tensor/kernels.js';
-import { createWasmKernels, wasmSimdSupported } from '../src/wasm/index.js';
+import { type Kernels, jsKernels } from '../src/backend/table.js';
+import { createWasmKernels, wasmSimdSupported } from '../src/backend/wasm.js';
 import { time } from './lib/timing.js';
 
 if (!wasmSimdSupported()) throw new Error('WebAssembly SIMD is not supported by this engine.');
@@ -138,7 +138,7 @@ const bias = alloc(4 * H);
 const zs = alloc(B * 4 * H);
 
 const reset = (): void => heap.set(gatesCopy, gates); // forward works in place
-const elementwise: [string, (k: Kernels<Float32Array, Int32Array>) => void][] = [
+const elementwise: [string, (k: Kernels) => void][] = [
   ['lstmCellForward (n = 8192)', (k) => { reset(); k.lstmCellForward(heap, gates, heap, cPrev, heap, c, heap, tanhC, heap, h, n, n); }],
   ['lstmCellBackward (n = 8192)', (k) => k.lstmCellBackward(heap, dGates, heap, gates, heap, cPrev, heap, tanhC, heap, dH, heap, dC, n, n)],
   ['addBias (32×1024)', (k) => k.addBias(heap, zs, heap, bias, B, 4 * H)],

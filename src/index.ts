@@ -3,15 +3,16 @@
 // The model
 export { LSTMLanguageModel } from './lstm/model.js';
 export type { LSTMLanguageModelOptions, ForwardBackwardResult } from './lstm/model.js';
+export type { ModelConfig } from './lstm/config.js';
 export type { LSTMState, Tokens, TokenMatrix } from './lstm/inputs.js';
 export { parameterLayout, parameterCount } from './lstm/parameters.js';
-export type { Parameter, ParameterSpec } from './lstm/parameters.js';
+export type { Parameter, ParameterSpec, ModelLayout, LayerParams, GateParams } from './lstm/parameters.js';
 
 // Backends: WebAssembly SIMD or plain TypeScript; threads (wasm): workers on a shared memory
-export { preloadWasm, wasmSimdSupported } from './wasm/index.js';
+export { preloadWasm, wasmSimdSupported } from './backend/wasm.js';
 export { webWorkerFactory } from './threads/pool.js';
 export type { WorkerFactory, WorkerLike } from './threads/pool.js';
-export type { BackendName } from './lstm/storage.js';
+export type { BackendName } from './backend/storage.js';
 
 // Optimisation
 export { clipGradNorm, clipGradValue } from './optim/clip.js';
@@ -37,7 +38,6 @@ export { perplexity } from './train/evaluate.js';
 export type { PerplexityOptions } from './train/evaluate.js';
 export { predict, predictText } from './train/predict.js';
 
-// Text pipeline
 // Generation: sampling (temperature, top-k, top-p, min-p, repetition penalty), stop strings, streaming
 export { sampleToken } from './generate/sample.js';
 export type { SampleOptions } from './generate/sample.js';
@@ -47,17 +47,14 @@ export type {
   UnknownTokenPolicy,
 } from './generate/generate.js';
 
+// Text pipeline
 export { tokenize, Vocab, preprocess, loadCorpus, seqDataIterSequential, seqDataIterRandom, SeqDataLoader } from './data/index.js';
 export type {
   TokenType, VocabOptions, VocabJSON, LoadCorpusOptions, LoadedCorpus, TokenBatch, SeqBatch, SeqBatchIterator,
   SeqDataLoaderOptions,
 } from './data/index.js';
 
-// Tensor kernels and the seeded generator
+// The seeded generator (the low-level kernels are in `lstm-lm/kernels`)
 export { Random } from './tensor/random.js';
+export type { RandomState } from './tensor/random.js';
 export type { FloatArray } from './tensor/float-array.js';
-export { matmul, matmulTN, matmulNT } from './tensor/matmul.js';
-export { sigmoid, sigmoidForward, sigmoidBackward, tanhForward, tanhBackward } from './tensor/activations.js';
-export { addBias, addBiasBackward } from './tensor/bias.js';
-export { oneHot, gatherRows, scatterAddRows } from './tensor/onehot.js';
-export { softmaxCrossEntropy } from './tensor/cross-entropy.js';

@@ -17,7 +17,7 @@ export interface TokenMatrix {
 /** Token ids: B rows of T ids (`number[][]`), or a typed batch. */
 export type Tokens = readonly (readonly number[])[] | TokenMatrix;
 
-/** The recurrent state: H and C, each B×H row-major. */
+/** The recurrent state: H and C, each L·B·H — layer l's B×H block (row-major) at l·B·H. */
 export interface LSTMState {
   h: FloatArray;
   c: FloatArray;
@@ -65,17 +65,15 @@ export function tokenShape(name: string, x: unknown): { B: number; T: number } {
 }
 
 /**
- * Copies the ids of `x` (B rows of T, already shaped by `tokenShape`) into `out` time-major —
- * step t of row b at t·B + b, the order of the model's time-major rows — checking 0 ≤ id < V.
+ * Checks that every id of `x` (B rows of T, already shaped by `tokenShape`) is an integer in
+ * [0, V). Runs before anything is allocated or written: a rejected call changes nothing.
  */
-export function readTokens(name: string, x: Tokens, V: number, B: number, T: number, out: Int32Array): void {
+export function checkTokens(name: string, x: Tokens, V: number, B: number, T: number): void {
   if (isTokenMatrix(x)) {
     const d = x.data;
     for (let i = 0; i < d.length; i++) {
       const id = d[i]!;
-      const b = Math.floor(i / T), t = i - b * T;
-      if (id < 0 || id >= V) throwBadId(name, id, V, b, t);
-      out[t * B + b] = id;
+      if (id < 0 || id >= V) throwBadId(name, id, V, Math.floor(i / T), i % T);
     }
     return;
   }
@@ -84,8 +82,23 @@ export function readTokens(name: string, x: Tokens, V: number, B: number, T: num
     for (let t = 0; t < T; t++) {
       const id = row[t];
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= V) throwBadId(name, id, V, b, t);
-      out[t * B + b] = id;
     }
+  }
+}
+
+/**
+ * Copies the ids of `x` (checked by `checkTokens`) into `out` time-major — step t of row b at
+ * t·B + b, the order of the model's time-major rows.
+ */
+export function readTokens(x: Tokens, B: number, T: number, out: Int32Array): void {
+  if (isTokenMatrix(x)) {
+    const d = x.data;
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) out[t * B + b] = d[b * T + t]!;
+    return;
+  }
+  for (let b = 0; b < B; b++) {
+    const row = x[b]!;
+    for (let t = 0; t < T; t++) out[t * B + b] = row[t]!;
   }
 }
 
@@ -94,8 +107,8 @@ function throwBadId(name: string, id: unknown, V: number, b: number, t: number):
   throw new Err(`Expected \`${name}[${b}][${t}]\` to be a token id in [0, ${V}), got ${show(id)}.`);
 }
 
-/** Throws unless `state` holds h and c of B·H floats each. */
-export function checkState(state: unknown, B: number, H: number): asserts state is LSTMState {
+/** Throws unless `state` holds h and c of L·B·H floats each. */
+export function checkState(state: unknown, L: number, B: number, H: number): asserts state is LSTMState {
   if (typeof state !== 'object' || state === null) {
     throw new TypeError(`Expected \`state\` to be { h, c } from initState(), got ${show(state)}.`);
   }
@@ -104,9 +117,9 @@ export function checkState(state: unknown, B: number, H: number): asserts state 
     if (!(v instanceof Float32Array) && !(v instanceof Float64Array)) {
       throw new TypeError(`Expected \`state.${key}\` to be a Float32Array or Float64Array, got ${show(v)}.`);
     }
-    if (v.length !== B * H) {
+    if (v.length !== L * B * H) {
       throw new RangeError(
-        `Expected \`state.${key}\` to hold batchSize·numHiddens = ${B}·${H} = ${B * H} values, got ${v.length}.`,
+        `Expected \`state.${key}\` to hold numLayers·batchSize·numHiddens = ${L}·${B}·${H} = ${L * B * H} values, got ${v.length}.`,
       );
     }
   }

@@ -5,7 +5,10 @@ Run from the repository root:
 
     /usr/bin/python3 test/golden/make_golden.py
 
-Writes test/golden/lstm-golden.json. Everything is computed in torch.float64 with autograd.
+Writes test/golden/lstm-golden.json (the one-layer model, d2l's own maths) and
+test/golden/lstm-deep-golden.json (stacked layers: torch.nn.LSTM(num_layers=L) + nn.Linear,
+optionally after nn.Embedding, mapped onto our per-gate tensors — see deep_cases()).
+Everything is computed in torch.float64 with autograd.
 
 Model (per step t, one-hot X_t (B x V), state H, C):
     I = sig(X W_xi + H W_hi + b_i); F = sig(X W_xf + H W_hf + b_f)
@@ -188,5 +191,117 @@ def main():
           file=sys.stderr)
 
 
+# ---------------------------------------------------------------------------------------------
+# Deep models: torch.nn.LSTM(num_layers=L) + nn.Linear (+ nn.Embedding), the real PyTorch
+# modules, mapped onto the library's names. nn.LSTM keeps, per layer k, weight_ih_l{k} [4H, in]
+# and weight_hh_l{k} [4H, H] with gate blocks in the order (i, f, g, o), and two biases
+# bias_ih_l{k}, bias_hh_l{k} [4H]. Ours, per gate g in (i, f, o, c) with c = PyTorch's g:
+#   W_x{g} = weight_ih[block].T [in, H],  W_h{g} = weight_hh[block].T [H, H],
+#   b_{g} = bias_ih[block] + bias_hh[block];  W_hq = decoder.weight.T [H, V], b_q = decoder.bias;
+#   W_embed = embedding.weight [V, E]. Layer k >= 1's names are prefixed "layer{k}.".
+# PyTorch block index of each of our gates:
+TORCH_BLOCK = {"i": 0, "f": 1, "o": 3, "c": 2}
+GATES = ["i", "f", "o", "c"]
+
+
+def our_names(L, embedding):
+    names = ["W_embed"] if embedding else []
+    for k in range(L):
+        prefix = "" if k == 0 else f"layer{k}."
+        for g in GATES:
+            names += [f"{prefix}W_x{g}", f"{prefix}W_h{g}", f"{prefix}b_{g}"]
+    return names + ["W_hq", "b_q"]
+
+
+def to_ours(lstm, decoder, embedding, L, H, grad=False):
+    """The modules' tensors (or their gradients) under our names, in our layout."""
+    get = (lambda t: t.grad) if grad else (lambda t: t.detach())
+    out = {}
+    if embedding is not None:
+        out["W_embed"] = get(embedding.weight)
+    for k in range(L):
+        prefix = "" if k == 0 else f"layer{k}."
+        w_ih, w_hh = get(getattr(lstm, f"weight_ih_l{k}")), get(getattr(lstm, f"weight_hh_l{k}"))
+        b_ih, b_hh = get(getattr(lstm, f"bias_ih_l{k}")), get(getattr(lstm, f"bias_hh_l{k}"))
+        for g in GATES:
+            r = slice(TORCH_BLOCK[g] * H, (TORCH_BLOCK[g] + 1) * H)
+            out[f"{prefix}W_x{g}"] = w_ih[r].T
+            out[f"{prefix}W_h{g}"] = w_hh[r].T
+            # Both biases receive the same gradient; ours is their sum, so its gradient is either one.
+            out[f"{prefix}b_{g}"] = b_ih[r] if grad else b_ih[r] + b_hh[r]
+    out["W_hq"] = get(decoder.weight).T
+    out["b_q"] = get(decoder.bias)
+    return out
+
+
+def deep_case(gen, L, E):
+    """One forward/backward of nn.LSTM(num_layers=L) (+ nn.Embedding(V, E) when E) + nn.Linear."""
+    embedding = torch.nn.Embedding(V, E).double() if E else None
+    lstm = torch.nn.LSTM(E or V, H, num_layers=L).double()  # input (T, B, in): time-major
+    decoder = torch.nn.Linear(H, V).double()
+    modules = [m for m in (embedding, lstm, decoder) if m is not None]
+    with torch.no_grad():
+        for m in modules:
+            for p in m.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen, dtype=DTYPE) * PARAM_SCALE)
+    X = torch.randint(0, V, (B, T), generator=gen)
+    Y = torch.randint(0, V, (B, T), generator=gen)
+    h0 = (torch.randn((L, B, H), generator=gen, dtype=DTYPE) * STATE_SCALE).requires_grad_(True)
+    c0 = (torch.randn((L, B, H), generator=gen, dtype=DTYPE) * STATE_SCALE).requires_grad_(True)
+    inputs = embedding(X.T) if E else F.one_hot(X.T, V).type(DTYPE)  # (T, B, in)
+    out, (hT, cT) = lstm(inputs, (h0, c0))  # out (T, B, H)
+    logits = decoder(out).reshape(T * B, V)  # row t*B + b
+    loss = loss_fn(logits, Y)
+    loss.backward()
+    names = our_names(L, bool(E))
+    params = to_ours(lstm, decoder, embedding, L, H)
+    grads = to_ours(lstm, decoder, embedding, L, H, grad=True)
+    assert list(params) == names
+    return {
+        "config": {"vocabSize": V, "numHiddens": H, "numLayers": L, "embeddingSize": E or None,
+                   "batchSize": B, "numSteps": T},
+        "paramOrder": names,
+        "params": {n: {"shape": list(params[n].shape), "data": flat(params[n])} for n in names},
+        "X": X.tolist(),
+        "Y": Y.tolist(),
+        "h0": {"shape": [L, B, H], "data": flat(h0)},
+        "c0": {"shape": [L, B, H], "data": flat(c0)},
+        "loss": float(loss.item()),
+        "logits": {"shape": [T * B, V], "data": flat(logits)},
+        "h": {"shape": [L, B, H], "data": flat(hT)},
+        "c": {"shape": [L, B, H], "data": flat(cT)},
+        "grads": {n: flat(grads[n]) for n in names},
+        "gradH0": {"shape": [L, B, H], "data": flat(h0.grad)},
+        "gradC0": {"shape": [L, B, H], "data": flat(c0.grad)},
+    }
+
+
+def deep_cases():
+    gen = torch.Generator().manual_seed(SEED + 1)
+    out = {
+        "header": {
+            "generatedBy": "test/golden/make_golden.py",
+            "regenerate": "/usr/bin/python3 test/golden/make_golden.py",
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "dtype": "float64",
+            "method": "torch.nn.LSTM(num_layers=L) + nn.Linear (+ nn.Embedding), autograd; "
+                      "weights mapped to per-gate tensors (gate blocks i, f, g, o -> i, f, c, o), "
+                      "bias = bias_ih + bias_hh; logits time-major (row t*B+b); mean cross-entropy",
+        },
+        "cases": {
+            "twoLayers": deep_case(gen, 2, None),
+            "threeLayersEmbedding": deep_case(gen, 3, 6),
+        },
+    }
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lstm-deep-golden.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+    for name, case in out["cases"].items():
+        print(f"{name}: loss={case['loss']!r}", file=sys.stderr)
+
+
 if __name__ == "__main__":
     main()
+    deep_cases()

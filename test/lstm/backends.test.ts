@@ -3,7 +3,7 @@ import { LSTMLanguageModel } from '../../src/lstm/model.js';
 import { clipGradNorm } from '../../src/optim/clip.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Random } from '../../src/tensor/random.js';
-import { wasmSimdSupported } from '../../src/wasm/index.js';
+import { wasmSimdSupported } from '../../src/backend/wasm.js';
 
 // The wasm and js backends must compute the same model. The kernels agree to float32
 // rounding (test/wasm); over a whole training run the differences compound through the

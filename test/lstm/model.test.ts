@@ -123,8 +123,22 @@ describe('LSTMLanguageModel bad input', () => {
     [{ vocabSize: 0, numHiddens: 3 }, /Expected `vocabSize` to be a positive integer, got 0/],
     [{ vocabSize: 5, numHiddens: 12.5 }, /Expected `numHiddens` to be a positive integer, got 12\.5/],
     [{ vocabSize: '5', numHiddens: 3 }, /Expected `vocabSize` to be a positive integer, got "5"/],
-    [{ vocabSize: 5, numHiddens: 3, seed: 0.5 }, /Expected `seed` to be an integer, got 0\.5/],
-    [{ vocabSize: 5, numHiddens: 3, initScale: NaN }, /Expected `initScale` to be a finite number ≥ 0, got NaN/],
+    [{ vocabSize: 5, numHiddens: 3, seed: 0.5 }, /Expected `seed` to be an integer in \[0, 2\^32\), got 0\.5/],
+    [{ vocabSize: 5, numHiddens: 3, seed: 2 ** 32 }, /Expected `seed` to be an integer in \[0, 2\^32\), got 4294967296/],
+    [{ vocabSize: 5, numHiddens: 3, seed: -1 }, /Expected `seed` to be an integer in \[0, 2\^32\), got -1/],
+    [{ vocabSize: 5, numHiddens: 3, initScale: NaN }, /Expected `initScale` to be a finite number in \[0, 1000\], got NaN/],
+    [{ vocabSize: 5, numHiddens: 3, initScale: 1e39 }, /Expected `initScale` to be a finite number in \[0, 1000\], got 1e\+39/],
+    [{ vocabSize: 5, numHiddens: 3, numLayers: 0 }, /Expected `numLayers` to be a positive integer, got 0/],
+    [{ vocabSize: 5, numHiddens: 3, numLayers: 1.5 }, /Expected `numLayers` to be a positive integer, got 1\.5/],
+    [{ vocabSize: 5, numHiddens: 3, dropout: 1 }, /Expected `dropout` to be a number in \[0, 1\), got 1/],
+    [{ vocabSize: 5, numHiddens: 3, dropout: -0.1 }, /Expected `dropout` to be a number in \[0, 1\), got -0\.1/],
+    [{ vocabSize: 5, numHiddens: 3, dropout: '0.5' }, /Expected `dropout` to be a number in \[0, 1\), got "0\.5"/],
+    [{ vocabSize: 5, numHiddens: 3, embeddingSize: 0 }, /Expected `embeddingSize` to be a positive integer, got 0/],
+    [{ vocabSize: 5, numHiddens: 3, init: 'xavier' }, /Expected `init` to be 'd2l' or 'pytorch', got "xavier"/],
+    [{ vocabSize: 5, numHiddens: 3, numLayer: 2 }, /Unknown option "numLayer"; expected one of vocabSize, numHiddens, numLayers/],
+    [{ vocabSize: 5, numHiddens: 3, threads: 1000 }, /Expected `threads` to be an integer in \[1, 256\], got 1000/],
+    [{ vocabSize: 1e9, numHiddens: 256, backend: 'wasm' }, /fit the wasm backend's 4 GiB memory, got vocabSize 1000000000, numHiddens 256, numLayers 1: \d+ parameters need [\d.]+ GiB/],
+    [{ vocabSize: 1e6, numHiddens: 256, backend: 'js' }, /fit one typed array \(4 GiB\), got vocabSize 1000000, numHiddens 256, numLayers 1: \d+ parameters need [\d.]+ GiB/],
     [{ vocabSize: 5, numHiddens: 3, dtype: 'float16' }, /Expected `dtype` to be 'float32' or 'float64', got "float16"/],
     [{ vocabSize: 5, numHiddens: 3, backend: 'gpu' }, /Expected `backend` to be 'auto', 'wasm' or 'js', got "gpu"/],
     [{ vocabSize: 5, numHiddens: 3, backend: 'wasm', dtype: 'float64' }, /Expected `backend` 'wasm' with `dtype` 'float32'/],
@@ -141,9 +155,13 @@ describe('LSTMLanguageModel bad input', () => {
     ['no rows', [], ok, undefined, RangeError, /Expected `X` to have at least one row, got 0 rows/],
     ['Y of another shape', ok, [[1, 2, 3], [3, 4, 1]], undefined, RangeError, /Expected `Y` to have the shape of `X` \(2×2\), got 2×3/],
     ['state of the wrong size', ok, ok, { h: new Float32Array(3), c: new Float32Array(6) }, RangeError,
-      /Expected `state.h` to hold batchSize·numHiddens = 2·3 = 6 values, got 3/],
+      /Expected `state.h` to hold numLayers·batchSize·numHiddens = 1·2·3 = 6 values, got 3/],
     ['state not typed', ok, ok, { h: [0, 0, 0, 0, 0, 0], c: new Float32Array(6) }, TypeError,
       /Expected `state.h` to be a Float32Array or Float64Array, got an array of length 6/],
+    ['typed batch with an id out of range', { data: Int32Array.from([1, 2, 7, 4]), batchSize: 2, numSteps: 2 }, ok, undefined, RangeError,
+      /Expected `X\[1\]\[0\]` to be a token id in \[0, 5\), got 7/],
+    ['typed batch with a negative id in Y', ok, { data: Int32Array.from([1, 2, 3, -4]), batchSize: 2, numSteps: 2 }, undefined, RangeError,
+      /Expected `Y\[1\]\[1\]` to be a token id in \[0, 5\), got -4/],
     ['typed batch of the wrong length', { data: new Int32Array(3), batchSize: 2, numSteps: 2 }, ok, undefined, RangeError,
       /Expected `X.data` to hold batchSize·numSteps = 4 ids, got 3/],
   ])('forwardBackward: %s', (_label, X, Y, state, ErrorType, message) => {
@@ -157,7 +175,9 @@ describe('LSTMLanguageModel bad input', () => {
   });
 
   it('initState and forward validate too', () => {
-    expect(() => model.initState(0)).toThrow(/Expected `batchSize` to be a positive integer, got 0/);
+    expect(() => model.initState(0)).toThrow(/Expected `batchSize` to be a positive integer below 2\^31, got 0/);
+    expect(() => model.initState(1e12)).toThrow(/Expected `batchSize` to be a positive integer below 2\^31, got 1000000000000/);
+    expect(() => model.initState(2 ** 30)).toThrow(/small enough for a state of numLayers·batchSize·numHiddens values, got 1073741824: 3221225472 values/);
     expect(() => model.forward([[7]])).toThrow(/Expected `X\[0\]\[0\]` to be a token id in \[0, 5\), got 7/);
   });
 });

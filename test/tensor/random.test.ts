@@ -39,3 +39,27 @@ describe('Random', () => {
     expect(() => new Random(1).int(0)).toThrow(/Expected `n` to be a positive integer.*got 0/);
   });
 });
+
+describe('Random state', () => {
+  it('saves and restores the whole stream, normal deviates included', () => {
+    const rng = new Random(12);
+    rng.normal(); // leaves a spare deviate cached
+    const saved = rng.state;
+    expect(JSON.parse(JSON.stringify(saved))).toEqual(saved);
+    const expected = [rng.normal(), rng.uniform(), rng.nextUint32(), rng.normal()];
+    const other = new Random(99);
+    other.state = saved;
+    expect([other.normal(), other.uniform(), other.nextUint32(), other.normal()]).toEqual(expected);
+    for (let i = 0; i < 1000; i++) rng.nextUint32();
+    expect(rng.state.words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)).toBe(true);
+  });
+
+  it('rejects a malformed state without changing the generator', () => {
+    const rng = new Random(1);
+    const before = rng.state;
+    expect(() => (rng.state = { words: [1, 2, 3], spare: null })).toThrow(/Expected `state.words` to be four unsigned 32-bit integers, got an array of length 3/);
+    expect(() => (rng.state = { words: [1, 2, 3, -1], spare: null })).toThrow(TypeError);
+    expect(() => (rng.state = { words: [1, 2, 3, 4], spare: NaN })).toThrow(/Expected `state.spare` to be null or a finite number, got NaN/);
+    expect(rng.state).toEqual(before);
+  });
+});

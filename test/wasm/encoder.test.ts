@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValType, encodeModule, signedLeb128, unsignedLeb128 } from '../../src/wasm/encoder.js';
 import { FunctionBuilder } from '../../src/wasm/builder.js';
 import { Op } from '../../src/wasm/ops.js';
-import { kernelModuleBytes } from '../../src/wasm/module.js';
+import { kernelModuleBytes } from '../../src/backend/wasm.js';
 import { simd } from './helpers.js';
 
 describe('LEB128', () => {

@@ -1,5 +1,5 @@
 import { Random } from '../../src/tensor/random.js';
-import { type WasmKernels, createWasmKernels, wasmSimdSupported } from '../../src/wasm/index.js';
+import { type WasmKernels, createWasmKernels, wasmSimdSupported } from '../../src/backend/wasm.js';
 
 /** Whether the wasm tests can run; they are skipped, with a warning, where SIMD is missing. */
 export const simd = wasmSimdSupported();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsKernels } from '../../src/tensor/kernels.js';
-import { createWasmKernels, createWasmKernelsAsync, wasmSimdSupported } from '../../src/wasm/index.js';
+import { jsKernels, KERNEL_NAMES } from '../../src/backend/table.js';
+import { createWasmKernels, createWasmKernelsAsync, kernelModuleBytes, wasmSimdSupported } from '../../src/backend/wasm.js';
 import { simd } from './helpers.js';
 
 describe('wasmSimdSupported', () => {
@@ -10,9 +10,11 @@ describe('wasmSimdSupported', () => {
 });
 
 describe.skipIf(!simd)('createWasmKernels', () => {
-  it('has every kernel of jsKernels', () => {
+  it('has every kernel of jsKernels, and the module exports exactly the kernel table', () => {
     const k = createWasmKernels(new WebAssembly.Memory({ initial: 1 }));
     for (const name of Object.keys(jsKernels)) expect(typeof (k as unknown as Record<string, unknown>)[name]).toBe('function');
+    const exported = WebAssembly.Module.exports(new WebAssembly.Module(kernelModuleBytes(false))).map((e) => e.name);
+    expect(exported).toEqual([...KERNEL_NAMES]);
   });
 
   it('runs the documented example', () => {
@@ -29,7 +31,8 @@ describe.skipIf(!simd)('createWasmKernels', () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const k = await createWasmKernelsAsync(memory);
     const f = new Float32Array(memory.buffer);
-    k.fill(f, 3, 2.5, 5);
-    expect([...f.subarray(2, 9)]).toEqual([0, 2.5, 2.5, 2.5, 2.5, 2.5, 0]);
+    f.set([1, 2, 3, 4, 5], 3);
+    k.mul(f, 3, f, 3, f, 3, 5);
+    expect([...f.subarray(2, 9)]).toEqual([0, 1, 4, 9, 16, 25, 0]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsKernels } from '../../../src/tensor/kernels.js';
+import { jsKernels } from '../../../src/backend/table.js';
 import { Heap, simd } from '../helpers.js';
 
 // The bias and one-hot kernels perform the same float32 additions in the same order as the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsKernels } from '../../../src/tensor/kernels.js';
+import { jsKernels } from '../../../src/backend/table.js';
 import { Heap, simd } from '../helpers.js';
 
 // The LSTM cell kernels against the reference run in float64 on the same float32 inputs.

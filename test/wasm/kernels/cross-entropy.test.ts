@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsKernels } from '../../../src/tensor/kernels.js';
+import { jsKernels } from '../../../src/backend/table.js';
 import { Heap, simd, ulps } from '../helpers.js';
 
 // The wasm softmax cross-entropy computes in float64 like the reference, with its own exp

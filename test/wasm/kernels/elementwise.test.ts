@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { sigmoid } from '../../../src/tensor/activations.js';
+import { mul } from '../../../src/tensor/elementwise.js';
+import { encodeModule } from '../../../src/wasm/encoder.js';
+import { activationKernel } from '../../../src/wasm/kernels/elementwise.js';
 import { Heap, simd, ulps } from '../helpers.js';
+
+// The f32x4 σ and tanh that the cell kernels inline, exposed by a probe module on the heap's memory.
+type Activation = (y: Float32Array, yo: number, x: Float32Array, xo: number, n: number) => void;
+function probe(h: Heap): Record<'sigmoidForward' | 'tanhForward', Activation> {
+  const bytes = encodeModule([activationKernel('sigmoidForward'), activationKernel('tanhForward')], { shared: false });
+  const x = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: h.memory } }).exports as Record<string, (...a: number[]) => void>;
+  const wrap = (name: string): Activation => (y, yo, xs, xo, n) => x[name]!(y.byteOffset + 4 * yo, xs.byteOffset + 4 * xo, n);
+  return { sigmoidForward: wrap('sigmoidForward'), tanhForward: wrap('tanhForward') };
+}
 
 // σ and tanh are compared with float64 Math on the same float32 inputs. Tolerance: relative
 // 1e−6 (≈ 8 float32 ulp): the f32x4 exp is good to about 1 ulp and each of the few float32
@@ -24,7 +36,7 @@ function run(name: 'sigmoidForward' | 'tanhForward', xs: readonly number[]): Flo
   const x = h.alloc(xs.length);
   h.f32.set(xs, x);
   const y = h.alloc(xs.length);
-  h.k[name](h.f32, y, h.f32, x, xs.length);
+  probe(h)[name](h.f32, y, h.f32, x, xs.length);
   return h.f32.slice(y, y + xs.length);
 }
 
@@ -59,33 +71,26 @@ describe.skipIf(!simd)('wasm activations', () => {
       const x = h.alloc(n, 3);
       const y = h.alloc(n);
       const before = h.snapshot();
-      h.k.tanhForward(h.f32, y, h.f32, x, n);
+      probe(h).tanhForward(h.f32, y, h.f32, x, n);
       for (let i = 0; i < n; i++) expect(h.f32[y + i]).toBeCloseTo(Math.tanh(h.f32[x + i]!), 6);
       expect(h.untouchedOutside(before, y, n)).toBeUndefined();
     }
   });
 });
 
-describe.skipIf(!simd)('wasm addInto and fill', () => {
-  it('addInto adds exactly as a float32 loop does', () => {
+describe.skipIf(!simd)('wasm mul', () => {
+  it('multiplies exactly as the float32 reference, in place too, for every length', () => {
     for (const n of [0, 1, 3, 4, 7, 8192 + 3]) {
       const h = new Heap(n + 5);
-      const a = h.alloc(n);
-      const o = h.alloc(n);
-      const expected = Float32Array.from({ length: n }, (_, i) => h.f32[o + i]! + h.f32[a + i]!);
+      const a = h.alloc(n), b = h.alloc(n), o = h.alloc(n);
+      const expected = new Float32Array(n);
+      mul(expected, 0, h.f32.slice(a, a + n), 0, h.f32.slice(b, b + n), 0, n);
       const before = h.snapshot();
-      h.k.addInto(h.f32, o, h.f32, a, n);
+      h.k.mul(h.f32, o, h.f32, a, h.f32, b, n);
       expect(h.f32.slice(o, o + n)).toEqual(expected);
       expect(h.untouchedOutside(before, o, n)).toBeUndefined();
+      h.k.mul(h.f32, a, h.f32, a, h.f32, b, n); // in place: out = a
+      expect(h.f32.slice(a, a + n)).toEqual(expected);
     }
-  });
-
-  it('fill writes exactly n elements', () => {
-    const h = new Heap(3);
-    const o = h.alloc(11);
-    const before = h.snapshot();
-    h.k.fill(h.f32, o, -0.25, 11);
-    expect([...h.f32.subarray(o, o + 11)]).toEqual(new Array(11).fill(-0.25));
-    expect(h.untouchedOutside(before, o, 11)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsKernels } from '../../../src/tensor/kernels.js';
+import { jsKernels } from '../../../src/backend/table.js';
 import { Heap, simd } from '../helpers.js';
 
 // Row copies and additions in the reference's order: bit-identical to it.

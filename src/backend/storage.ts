@@ -1,7 +1,6 @@
 import type { FloatArray } from '../tensor/float-array.js';
-import { jsKernels, type Kernels } from '../tensor/kernels.js';
-import { createWasmKernels, kernelModule, wasmSimdSupported } from '../wasm/index.js';
-import { createWorkspace, workspaceLayout, type Workspace } from './workspace.js';
+import { jsKernels, type Kernels } from './table.js';
+import { createWasmKernels, kernelModule, wasmSimdSupported } from './wasm.js';
 
 /** Which kernels a model runs on: WebAssembly SIMD, or the plain TypeScript reference. */
 export type BackendName = 'wasm' | 'js';
@@ -11,6 +10,10 @@ const MAX_WORKSPACES = 4;
 /** Blocks start on 16-byte boundaries (4 floats), the width of a SIMD load. */
 const ALIGN = 4;
 const WASM_PAGE = 65536;
+/** A wasm32 memory addresses at most 65536 pages: 4 GiB. */
+const WASM_MAX_PAGES = 65536;
+/** The js backend's limit for one typed array: past it, engines throw or swap. */
+const JS_MAX_BYTES = 2 ** 32;
 /**
  * Workspace room reserved when a wasm model is created, so that the usual shapes never grow
  * the memory (growing detaches every view taken before). Untouched pages cost no physical
@@ -19,6 +22,18 @@ const WASM_PAGE = 65536;
 const WASM_RESERVE_BYTES = 64 << 20;
 
 const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+const GiB = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+
+/** How a model's workspace of a (B, T) shape is sized and carved: the model supplies it. */
+export interface WorkspaceFactory<W> {
+  /** Floats and ids the workspace needs, each block counted rounded up to ALIGN. */
+  size(B: number, T: number): { floats: number; ids: number };
+  /** Builds it from blocks handed out one after another by `floats(n)` and `ids(n)`. */
+  create(B: number, T: number, floats: (n: number) => FloatArray, ids: (n: number) => Int32Array): W;
+}
+
+/** Elements `n` rounded up to a SIMD load, as workspace blocks are carved. */
+export const alignedLength = roundUp;
 
 /**
  * Where a model's numbers live, and the kernels that work on them. The parameters, the
@@ -33,7 +48,7 @@ const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
  * view on it (or, for a shared memory, leaves them at their old length), so views are
  * re-created and `generation` counts the re-creations.
  */
-export class Storage {
+export class Storage<W> {
   readonly kernels: Kernels;
   readonly #dtype: 'float32' | 'float64';
   readonly #count: number;
@@ -45,20 +60,37 @@ export class Storage {
   #ids: Int32Array;
   #idsCapacity = 0; // wasm: ids at the start of the region, floats after them
   #generation = 0;
-  readonly #workspaces = new Map<string, Workspace>();
+  readonly #workspaces = new Map<string, W>();
+  readonly #factory: WorkspaceFactory<W>;
+  readonly #describe: string;
 
   /**
+   * @param count - parameters (and gradients) to hold.
    * @param shared - wasm only: put everything in a shared memory, so that kernel workers
    *   (threads) can work on it too.
+   * @param describe - the model's sizes, for error messages (`vocabSize 65, numHiddens 512…`).
    */
-  constructor(count: number, dtype: 'float32' | 'float64', backend: BackendName, shared = false) {
+  constructor(
+    count: number, dtype: 'float32' | 'float64', backend: BackendName, shared: boolean,
+    factory: WorkspaceFactory<W>, describe: string,
+  ) {
     this.#dtype = dtype;
     this.#count = count;
+    this.#factory = factory;
+    this.#describe = describe;
+    const bytes = (dtype === 'float64' ? 8 : 4) * roundUp(count);
     if (backend === 'wasm') {
-      const initial = Math.ceil((8 * roundUp(count) + WASM_RESERVE_BYTES) / WASM_PAGE);
-      // A shared memory must declare a maximum; it is only address space until used.
+      const initial = Math.ceil((2 * bytes + WASM_RESERVE_BYTES) / WASM_PAGE);
+      if (initial > WASM_MAX_PAGES) {
+        throw new RangeError(
+          `Expected a model whose parameters and gradients fit the wasm backend's 4 GiB memory, got ${describe}: ` +
+            `${count} parameters need ${GiB(2 * bytes + WASM_RESERVE_BYTES)} with the workspace reserve.`,
+        );
+      }
+      // A shared memory must declare a maximum; it is only address space until used, so
+      // declare all that wasm32 can address: threads then run every shape one thread runs.
       this.#memory = shared
-        ? new WebAssembly.Memory({ initial, maximum: Math.min(65536, Math.max(16384, 4 * initial)), shared: true })
+        ? new WebAssembly.Memory({ initial, maximum: WASM_MAX_PAGES, shared: true })
         : new WebAssembly.Memory({ initial });
       try {
         this.kernels = createWasmKernels(this.#memory) as unknown as Kernels;
@@ -70,6 +102,12 @@ export class Storage {
         );
       }
     } else {
+      if (bytes > JS_MAX_BYTES) {
+        throw new RangeError(
+          `Expected a model whose parameters fit one typed array (4 GiB), got ${describe}: ` +
+            `${count} parameters need ${GiB(bytes)} (and as much again for the gradients).`,
+        );
+      }
       this.#memory = undefined;
       this.kernels = jsKernels;
     }
@@ -109,14 +147,26 @@ export class Storage {
     return this.#dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
   }
 
-  /** The workspace for (B, T), its views re-created if the region moved since it was made. */
-  workspace(B: number, T: number, H: number, V: number): Workspace {
+  /**
+   * The workspace for (B, T), its views re-created if the region moved since it was made.
+   * A shape whose workspace the backend cannot address is a RangeError, thrown before any
+   * memory grows.
+   */
+  workspace(B: number, T: number): W {
     this.#refresh();
     const key = `${B}x${T}`;
     const cached = this.#workspaces.get(key);
     if (cached !== undefined) return cached;
-    const floats = Object.values(workspaceLayout(B, T, H, V)).reduce((s, n) => s + roundUp(n), 0);
-    const ids = 2 * roundUp(B * T);
+    const { floats, ids } = this.#factory.size(B, T);
+    const bytes = (this.#dtype === 'float64' ? 8 : 4) * floats + 4 * ids;
+    const limit = this.#memory === undefined ? JS_MAX_BYTES : WASM_MAX_PAGES * WASM_PAGE - 8 * roundUp(this.#count);
+    if (bytes > limit) {
+      throw new RangeError(
+        `Expected a batch shape whose workspace fits the ${this.#memory === undefined ? 'js' : 'wasm'} backend, ` +
+          `got batchSize ${B} × numSteps ${T} for ${this.#describe}: it needs ${GiB(bytes)}, the limit is ${GiB(limit)}. ` +
+          'Use fewer rows or steps per call.',
+      );
+    }
     this.#reserve(floats, ids);
     // Carve the blocks one after another, each starting aligned.
     let fo = 0, io = 0;
@@ -130,7 +180,7 @@ export class Storage {
       io += roundUp(n);
       return block;
     };
-    const ws = createWorkspace(B, T, H, V, carveFloats, carveIds);
+    const ws = this.#factory.create(B, T, carveFloats, carveIds);
     if (this.#workspaces.size >= MAX_WORKSPACES) this.#workspaces.delete(this.#workspaces.keys().next().value!);
     this.#workspaces.set(key, ws);
     return ws;
@@ -148,7 +198,13 @@ export class Storage {
     this.#idsCapacity = Math.max(this.#idsCapacity, roundUp(ids));
     const need = 4 * (this.#regionStart() + this.#idsCapacity + roundUp(floats));
     const have = this.#memory.buffer.byteLength;
-    if (need > have) this.#memory.grow(Math.ceil((need - have) / WASM_PAGE));
+    if (need > have) {
+      try {
+        this.#memory.grow(Math.ceil((need - have) / WASM_PAGE));
+      } catch (error) {
+        throw new RangeError(`Could not grow the wasm memory to ${GiB(need)} for a workspace of ${this.#describe}.`, { cause: error });
+      }
+    }
     this.#buffer = undefined; // the region's split moved: re-create every view
     this.#refresh();
   }

@@ -1,0 +1,125 @@
+import { encodeModule } from '../wasm/encoder.js';
+import { kernelFunctions, wrapExports, type Kernels, type WasmKernelExports } from './table.js';
+
+// The wasm backend at run time: the kernel module — generated in TypeScript by src/wasm/ from
+// the kernel table — compiled on first use (or ahead, asynchronously) and instantiated on the
+// caller's memory. Every kernel mirrors one of src/tensor and takes the same arguments.
+
+/**
+ * The wasm kernels with the TypeScript kernels' signatures (`Kernels`), so that a model can
+ * swap `jsKernels` for them and change nothing else — provided every array it passes is a
+ * Float32Array (ids: Int32Array) view on `memory.buffer`. Views made before `memory.grow`
+ * are detached by it (byteOffset 0): re-create them after growing.
+ */
+export type WasmKernels = Kernels & {
+  readonly memory: WebAssembly.Memory;
+  /** The raw exports, on byte pointers (see the kernel table). */
+  readonly exports: WasmKernelExports;
+};
+
+/** The smallest module using a SIMD instruction: (func (result v128) v128.const 0). */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () → v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // code: v128.const 0; end
+]);
+
+/**
+ * Whether this engine runs WebAssembly SIMD (Node ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89,
+ * Safari ≥ 16.4). `false` where WebAssembly itself is missing.
+ *
+ * @example
+ * const kernels = wasmSimdSupported() ? createWasmKernels(memory) : jsKernels;
+ */
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function' && WebAssembly.validate(SIMD_PROBE);
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+// Compiled once per process (and per memory kind), on first use.
+const compiled = new Map<boolean, WebAssembly.Module>();
+
+/**
+ * The compiled kernel module (compiled synchronously on first use, then cached): for a shared
+ * memory it declares a shared import. Threads post it to their workers.
+ */
+export function kernelModule(shared: boolean): WebAssembly.Module {
+  let module = compiled.get(shared);
+  if (!module) {
+    module = new WebAssembly.Module(kernelModuleBytes(shared));
+    compiled.set(shared, module);
+  }
+  return module;
+}
+
+function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance): WasmKernels {
+  const exports = instance.exports as unknown as WasmKernelExports;
+  return { ...wrapExports(exports), memory, exports };
+}
+
+/**
+ * The kernel module's bytes, its functions in KERNEL_NAMES order (all exported under their
+ * names). It imports its memory as `env.memory`; with `shared` the import is declared shared
+ * (for a memory created with `shared: true`, as threads need).
+ */
+export function kernelModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
+  return encodeModule(kernelFunctions(), { shared });
+}
+
+/**
+ * The wasm kernels on `memory`, compiled and instantiated synchronously. The module is
+ * ≈ 19 KB: some browsers refuse synchronous compilation of modules over 4 KB on the main
+ * thread (Chrome did; Chromium 150 no longer does), so there use `createWasmKernelsAsync` or
+ * `preloadWasm()` (or call this from a worker). Node has no limit.
+ * Throws if the engine lacks SIMD: check `wasmSimdSupported()` first.
+ *
+ * @example
+ * const memory = new WebAssembly.Memory({ initial: 16 });
+ * const k = createWasmKernels(memory);
+ * const f = new Float32Array(memory.buffer);
+ * f.set([1, 2, 3, 4], 0); // a = [[1, 2], [3, 4]] at element 0, b = I at element 4
+ * f.set([1, 0, 0, 1], 4);
+ * k.matmul(f, 8, f, 0, f, 4, 2, 2, 2, false);
+ * f.subarray(8, 12); // Float32Array [1, 2, 3, 4]
+ */
+export function createWasmKernels(memory: WebAssembly.Memory): WasmKernels {
+  return wrap(memory, new WebAssembly.Instance(kernelModule(isShared(memory)), { env: { memory } }));
+}
+
+/**
+ * Compiles the kernel module ahead, asynchronously, so that models made afterwards need no
+ * synchronous compilation — which some browsers refuse on the main thread for modules over 4 KB
+ * (there, without this, `backend: 'auto'` falls back to js). Resolves to whether the wasm
+ * backend is available.
+ *
+ * @example
+ * await preloadWasm();
+ * const model = new LSTMLanguageModel({ vocabSize: 28, numHiddens: 256 }); // model.backend === 'wasm'
+ */
+export async function preloadWasm(): Promise<boolean> {
+  if (!wasmSimdSupported()) return false;
+  await kernelModuleAsync(false);
+  if (typeof SharedArrayBuffer === 'function') await kernelModuleAsync(true);
+  return true;
+}
+
+/** `kernelModule`, compiling asynchronously (into the same cache). */
+async function kernelModuleAsync(shared: boolean): Promise<WebAssembly.Module> {
+  let module = compiled.get(shared);
+  if (!module) {
+    module = await WebAssembly.compile(kernelModuleBytes(shared));
+    compiled.set(shared, module);
+  }
+  return module;
+}
+
+/** `createWasmKernels`, compiling asynchronously: usable on a browser's main thread. */
+export async function createWasmKernelsAsync(memory: WebAssembly.Memory): Promise<WasmKernels> {
+  const module = await kernelModuleAsync(isShared(memory));
+  return wrap(memory, await WebAssembly.instantiate(module, { env: { memory } }));
+}
+

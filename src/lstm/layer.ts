@@ -1,0 +1,136 @@
+import type { Kernels } from '../backend/table.js';
+import type { FloatArray } from '../tensor/float-array.js';
+import { outputWeightGradients } from './output.js';
+import type { LayerContext, Pass } from './pass.js';
+import { split } from './runner.js';
+
+// One LSTM layer over T steps: forward and backward side by side, as phases (see runner.ts).
+// Dimensions: B batch rows, T steps, H hidden units, n = B·H, N = T·B time-major rows,
+// Tn = T·n (the distance between gate blocks), I the layer's input size (V, E or H).
+//
+//   Z_g = X W_xg + b_g                 over all N rows at once      (layerInputForward)
+//   for t: Z_g[t] += H_{t−1} W_hg; I, F, O, Ĉ, C_t, tanh C_t, H_t   (layerRecurrenceForward)
+//   for t = T−1 … 0: dZ_g[t]; dH_{t−1} += Σ_g dZ_g W_hgᵀ           (layerRecurrenceBackward)
+//   dX = Σ_g dZ_g W_xgᵀ; dW_xg, dW_hg, db_g over all N rows         (layerInputBackward)
+//
+// X is the layer's input: one-hot ids (layer 0 without embedding: the product is a row
+// gather, its gradient a scatter-add), the embedded rows (layer 0 with one), or the layer
+// below's output H (⊙ its dropout mask when the pass applies dropout).
+
+/** The layer's input rows as (array, offset of row 0), or null for one-hot ids (xT). */
+function inputRows(pass: Pass, l: number): { x: FloatArray | null; xo: number } {
+  const { ws } = pass;
+  if (l === 0) return { x: ws.emb, xo: 0 }; // null without an embedding: one-hot
+  const below = ws.layers[l - 1]!;
+  return pass.dropout ? { x: below.out, xo: 0 } : { x: below.hs, xo: ws.B * pass.config.numHiddens };
+}
+
+/**
+ * Z_g = X W_xg + b_g for time-major rows [r0, r0 + R), every gate. Layer 0 with an embedding
+ * first gathers its rows of W_embed; a layer above a dropout first masks its rows of the
+ * layer below's output.
+ */
+export function layerInputForward(k: Kernels, c: LayerContext, part: number, parts: number): number {
+  const { pass, l } = c;
+  const { ws, layout, W } = pass;
+  const { B, T } = ws;
+  const H = pass.config.numHiddens, n = B * H, Tn = T * n;
+  const lw = ws.layers[l]!, p = layout.layers[l]!, I = p.inputSize;
+  const [r0, R] = split(T * B, part, parts);
+  if (l === 0 && ws.emb !== null) k.gatherRows(ws.emb, r0 * I, W, layout.embed, ws.xT, r0, 1, R, I, false);
+  if (l > 0 && pass.dropout) {
+    const below = ws.layers[l - 1]!;
+    k.mul(below.out!, r0 * H, below.hs, n + r0 * H, below.mask!, r0 * H, R * H);
+  }
+  const { x, xo } = inputRows(pass, l);
+  for (let g = 0; g < 4; g++) {
+    const gp = p.gates[g]!, z = g * Tn + r0 * H;
+    if (x === null) k.gatherRows(lw.gates, z, W, gp.W_x, ws.xT, r0, 1, R, H, false);
+    else k.matmul(lw.gates, z, x, xo + r0 * I, W, gp.W_x, R, I, H, false);
+    k.addBias(lw.gates, z, W, gp.b, R, H);
+  }
+  return 0;
+}
+
+/** The recurrence through the T steps for batch rows [b0, b0 + m): row b involves row b only. */
+export function layerRecurrenceForward(k: Kernels, c: LayerContext, part: number, parts: number): number {
+  const { pass, l } = c;
+  const { ws, W } = pass;
+  const { B, T } = ws;
+  const H = pass.config.numHiddens, n = B * H, Tn = T * n;
+  const { gates, hs, cs, tanhC } = ws.layers[l]!, p = pass.layout.layers[l]!;
+  const [b0, m] = split(B, part, parts);
+  for (let t = 0; t < T; t++) {
+    const row = t * n + b0 * H; // rows b0… of step t in a (T, B, H) array
+    for (let g = 0; g < 4; g++) k.matmul(gates, g * Tn + row, hs, row, W, p.gates[g]!.W_h, m, H, H, true);
+    // I, F, O, Ĉ in place, then C_t, tanh(C_t), H_t (hs[t + 1], cs[t + 1]).
+    k.lstmCellForward(gates, row, cs, row, cs, row + n, tanhC, row, hs, row + n, Tn, m * H);
+  }
+  return 0;
+}
+
+/**
+ * BPTT, t = T−1 … 0, for batch rows [b0, b0 + m): only what depends on the recurrence.
+ * dHs[t] is the whole dH_t once step t+1 has added its recurrent part; dc0 carries dC_t (and
+ * ends as dC_{−1}); dh0 receives the recurrent part of dH_{−1}. Both start at zero.
+ */
+export function layerRecurrenceBackward(k: Kernels, c: LayerContext, part: number, parts: number): number {
+  const { pass, l } = c;
+  const { ws, W } = pass;
+  const { B, T } = ws;
+  const H = pass.config.numHiddens, n = B * H, Tn = T * n;
+  const { gates, cs, tanhC, dHs, dGates, dh0, dc0 } = ws.layers[l]!, p = pass.layout.layers[l]!;
+  const [b0, m] = split(B, part, parts);
+  for (let t = T - 1; t >= 0; t--) {
+    const row = t * n + b0 * H;
+    k.lstmCellBackward(dGates, row, gates, row, cs, row, tanhC, row, dHs, row, dc0, b0 * H, Tn, m * H);
+    // dH_{t−1} += dZ_g W_hgᵀ, into dHs[t − 1] (or dh0 at t = 0)
+    const dhPrev = t > 0 ? dHs : dh0;
+    const dhRow = t > 0 ? row - n : b0 * H;
+    for (let g = 0; g < 4; g++) k.matmulNT(dhPrev, dhRow, dGates, g * Tn + row, W, p.gates[g]!.W_h, m, H, H, true);
+  }
+  return 0;
+}
+
+/**
+ * What no longer depends on the recurrence, over all N rows. Split two ways at once (the two
+ * write different memory): the gradient reaching the input, dX = Σ_g dZ_g W_xgᵀ, by rows —
+ * into the layer below's dHs (⊙ its mask) or into dEmb; and the weight gradients as tasks,
+ * one per gate (dW_xg += Xᵀ dZ_g, dW_hg += H_prevᵀ dZ_g, db_g += Σ_rows dZ_g) plus, on the top
+ * layer, the output layer's.
+ */
+export function layerInputBackward(k: Kernels, c: LayerContext, part: number, parts: number): number {
+  const { pass, l } = c;
+  const { ws, W, dW, layout } = pass;
+  const { B, T } = ws;
+  const H = pass.config.numHiddens, n = B * H, Tn = T * n, N = T * B;
+  const { hs, dGates } = ws.layers[l]!, p = layout.layers[l]!, I = p.inputSize;
+  const dx = l > 0 ? ws.layers[l - 1]!.dHs : ws.dEmb; // null: one-hot input has no gradient
+  if (dx !== null) {
+    const [r0, R] = split(N, part, parts);
+    for (let g = 0; g < 4; g++) k.matmulNT(dx, r0 * I, dGates, g * Tn + r0 * H, W, p.gates[g]!.W_x, R, H, I, g > 0);
+    if (l > 0 && pass.dropout) k.mul(dx, r0 * H, dx, r0 * H, ws.layers[l - 1]!.mask!, r0 * H, R * H);
+  }
+  const { x, xo } = inputRows(pass, l);
+  const tasks = l === pass.config.numLayers - 1 ? 5 : 4;
+  for (let task = part; task < tasks; task += parts) {
+    if (task === 4) {
+      outputWeightGradients(k, pass);
+      continue;
+    }
+    const gp = p.gates[task]!, dz = task * Tn;
+    if (x === null) k.scatterAddRows(dW, gp.W_x, dGates, dz, ws.xT, 0, 1, N, H); // dW_xg[x] += dZ_g
+    else k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, I, N, H, true); // dW_xg += Xᵀ dZ_g
+    k.matmulTN(dW, gp.W_h, hs, 0, dGates, dz, H, N, H, true); // dW_hg += H_prevᵀ dZ_g (hs[0..T−1])
+    k.addBiasBackward(dW, gp.b, dGates, dz, N, H); // db_g += Σ_rows dZ_g
+  }
+  return 0;
+}
+
+/** dW_embed[x] += dEmb over all N rows: one task (rows of the same token would collide). */
+export function embeddingBackward(k: Kernels, pass: Pass, part: number): number {
+  const { ws, layout } = pass;
+  if (part !== 0 || ws.dEmb === null) return 0;
+  k.scatterAddRows(pass.dW, layout.embed, ws.dEmb, 0, ws.xT, 0, 1, ws.T * ws.B, pass.config.embeddingSize!);
+  return 0;
+}
