@@ -221,15 +221,11 @@ function prepareTensors(
 }
 
 function metadataEntries(metadata: unknown): [string, string][] {
+  let source: Iterable<[unknown, unknown]>;
+  if (metadata instanceof Map) source = metadata as Map<unknown, unknown>;
+  else if (metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)) source = Object.entries(metadata);
+  else throw new TypeError(`Expected \`metadata\` to be an object of strings, got ${show(metadata)}.`);
   const entries: [string, string][] = [];
-  const source: Iterable<[unknown, unknown]> =
-    metadata instanceof Map
-      ? (metadata as Map<unknown, unknown>)
-      : metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)
-        ? Object.entries(metadata)
-        : (() => {
-            throw new TypeError(`Expected \`metadata\` to be an object of strings, got ${show(metadata)}.`);
-          })();
   for (const [key, value] of source) {
     const k = checkKey('every key of `metadata`', key);
     if (typeof value !== 'string') {
