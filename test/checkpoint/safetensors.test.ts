@@ -207,10 +207,14 @@ describe('encodeSafetensors / decodeSafetensors: round trips', () => {
     expect(performance.now() - start).toBeLessThan(5_000);
   });
 
-  it('writes a view into a larger buffer as exactly its own elements', () => {
+  it('writes a view into a larger (or shared) buffer as exactly its own elements', () => {
     const flat = new Float32Array([9, 1, 2, 3, 9]);
     const bytes = encodeSafetensors([{ name: 'v', dtype: 'F32', shape: [3], data: flat.subarray(1, 4) }]);
     expect(decodeSafetensors(bytes).tensors.get('v')!.data).toEqual(new Float32Array([1, 2, 3]));
+    // Parameters of the threaded backend live in a SharedArrayBuffer.
+    const shared = new Float32Array(new SharedArrayBuffer(20)).fill(7);
+    const fromShared = encodeSafetensors([{ name: 's', dtype: 'F32', shape: [2], data: shared.subarray(2, 4) }]);
+    expect(decodeSafetensors(fromShared).tensors.get('s')!.data).toEqual(new Float32Array([7, 7]));
   });
 });
 
