@@ -1,6 +1,5 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { Kernels } from '../../src/tensor/kernels.js';
 import {
@@ -8,6 +7,7 @@ import {
 } from '../../src/threads/pool.js';
 import { COMMAND_SIZE } from '../../src/threads/protocol.js';
 import { createWasmKernels, KERNEL_NAMES, kernelModule, wasmSimdSupported } from '../../src/wasm/index.js';
+import { atKernelCall, silentExit, until, workers } from './workers.js';
 
 // The pool on its own, on a small shared memory: phases made of chains of accumulating
 // products (their bits depend on the order of every call) and cross-entropies (whose return
@@ -63,40 +63,6 @@ function expectSame(actual: { total: number; bytes: Float32Array }, expected: { 
   expect(Buffer.from(actual.bytes.buffer).equals(Buffer.from(expected.bytes.buffer))).toBe(true);
 }
 
-/** Node workers that this test can reach; `prefix` is code run in each worker before the pool's. */
-function workers(prefix = '', resourceLimits?: ResourceLimits) {
-  const made: Worker[] = [];
-  const exited: Promise<number>[] = [];
-  const create: WorkerFactory = (source) => {
-    const worker = new Worker(prefix + source, { eval: true, resourceLimits });
-    worker.unref();
-    made.push(worker);
-    exited.push(new Promise((resolve) => worker.once('exit', resolve)));
-    return worker;
-  };
-  return { create, made, exited };
-}
-
-/** Worker code that calls `action` at the worker's `n`-th kernel call (counted over its life). */
-const atKernelCall = (n: number, action: string): string => `{
-  const Real = WebAssembly.Instance;
-  let calls = 0;
-  WebAssembly.Instance = function (module, imports) {
-    const exports = {};
-    for (const [name, f] of Object.entries(new Real(module, imports).exports)) {
-      exports[name] = typeof f === 'function' ? (...args) => { if (++calls === ${n}) { ${action} } return f(...args); } : f;
-    }
-    return { exports };
-  };
-}
-`;
-/** Worker code that hides the pool's own `process.on('exit')` handler: a death only the probe or the deadline sees. */
-const silentExit = `process.on = () => process;\n`;
-
-const until = async (condition: () => boolean, ms = 3000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!condition() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10));
-};
 /** Waits until every worker takes its part (a recorded part runs on recording kernels). */
 const started = (pool: ThreadPool, local: Kernels) => until(() => {
   let recorded = 0;

@@ -89,7 +89,11 @@ describe.skipIf(!simd)('threads', () => {
   it('falls back to one thread on the js backend; validates its options', () => {
     expect(new LSTMLanguageModel({ vocabSize: 3, numHiddens: 2, threads: 2, backend: 'js' }).threads).toBe(1);
     expect(() => new LSTMLanguageModel({ vocabSize: 3, numHiddens: 2, threads: 0 })).toThrow(
-      /Expected `threads` to be a positive integer, got 0/,
+      /Expected `threads` to be .*an integer in \[1, \d+\], got 0\./,
+    );
+    // issue 13: threads: 1000 started 1,011 OS threads; now refused before any is started.
+    expect(() => new LSTMLanguageModel({ vocabSize: 3, numHiddens: 2, threads: 1000, createWorker: nodeWorkerFactory })).toThrow(
+      /Expected `threads` to be .*an integer in \[1, \d+\], got 1000\./,
     );
     expect(() => new LSTMLanguageModel({ vocabSize: 3, numHiddens: 2, threads: 2 })).toThrow(
       /Expected `createWorker` for 2 threads: this engine has no web Worker.*lstm-lm\/node/,
