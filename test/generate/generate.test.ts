@@ -299,6 +299,22 @@ describe('generate on an LSTM', () => {
     expect(model.calls).toEqual([[1, 1], [1, 1], [1, 1], [1, 1], [1, 1]]);
   });
 
+  it('works on a deep model (2 layers, dropout): state L·H long, rows independent, training kept on', () => {
+    const deep = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 16, numLayers: 2, dropout: 0.3, seed: 2, initScale: 0.5, backend: 'js' });
+    const session = new Generator(deep, vocab, { seed: 7 });
+    session.feed('the quick');
+    expect(session.state.h).toHaveLength(deep.initState(1).h.length);
+    expect(session.state.h).toHaveLength(2 * 16);
+    expect('the quick' + generate(deep, vocab, { prompt: 'the quick', maxTokens: 30, temperature: 0 }))
+      .toBe(predictText(deep, vocab, 'the quick', 30, 'char'));
+    const texts = generate(deep, vocab, { ...sampling, numSamples: 3 });
+    texts.forEach((t, b) => expect(t).toBe(generate(deep, vocab, { ...sampling, seed: sampling.seed + b })));
+    let text = '';
+    for (let i = 0; i < 60; i++) text += session.next(sampling);
+    expect(text).toBe(texts[0]);
+    expect(deep.training).toBe(true);
+  });
+
   it('Generator: bad input', () => {
     const session = new Generator(js, vocab);
     expect(() => session.next()).toThrow(/^Nothing to continue: feed the generator some text/);
