@@ -167,3 +167,12 @@ describe('sampleToken: bad input', () => {
     expect(a.nextUint32()).toBe(b.nextUint32());
   });
 });
+
+describe('sampleToken: the JSDoc example', () => {
+  it('runs as documented', () => {
+    const rng = new Random(0);
+    expect(sampleToken([2, 1, 0.5, -1], { temperature: 0 }, rng)).toBe(0);
+    expect([0, 1]).toContain(sampleToken([2, 1, 0.5, -1], { temperature: 0.8, topK: 2 }, rng));
+    expect([0, 1, 2]).toContain(sampleToken([2, 1, 1, -1], { topK: 2 }, rng));
+  });
+});
