@@ -67,7 +67,12 @@ export interface GenerateOptions extends StepOptions {
 /** {@link GenerateOptions} with `numSamples` given: the results have one entry per sample. */
 export type GenerateSamplesOptions = GenerateOptions & { readonly numSamples: number };
 
-/** The default of `maxTokens`, so that generation always ends. */
+/**
+ * The default of `maxTokens`, so that generation always ends.
+ *
+ * @example
+ * generate(model, vocab, { prompt: 'ROMEO:' }); // at most DEFAULT_MAX_TOKENS (100) tokens
+ */
 export const DEFAULT_MAX_TOKENS = 100;
 
 interface StepSettings extends SampleSettings {
