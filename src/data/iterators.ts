@@ -9,6 +9,17 @@ import { checkPositiveInteger, checkTokenIds, show } from '../checks.js';
 export type SeqBatchIterator = Generator<SeqBatch, void, undefined>;
 
 /**
+ * One epoch of a {@link SeqDataLoader}: its batches, and the draws that fixed them — the
+ * offset where the epoch starts cutting the corpus, and how many batches it has.
+ */
+export interface SeqEpochIterator extends SeqBatchIterator {
+  /** The epoch's random offset: in [0, T] for sequential sampling, [0, T) for random sampling. */
+  readonly offset: number;
+  /** The number of batches of this epoch (from its first, whatever batch iteration started at). */
+  readonly numBatches: number;
+}
+
+/**
  * The shortest corpus that gives at least one batch whatever the epoch's random offset:
  * sequential needs (B + 1)·T + 1 tokens (offset up to T, plus one for the shifted targets),
  * random needs (B + 1)·T (offset up to T − 1).
@@ -76,34 +87,38 @@ function cutBatch(corpus: Int32Array, B: number, T: number, start: (b: number) =
 
 /**
  * One sequential epoch, d2l's `seq_data_iter_sequential`. Draws the offset from [0, T]
- * (inclusive, as d2l's `random.randint(0, num_steps)` does) and returns the epoch's batches.
- * Unchecked: the caller has validated the arguments.
+ * (inclusive, as d2l's `random.randint(0, num_steps)` does) and returns the epoch's batches
+ * from batch `first` on (the draws are the same whatever `first` is: a resumed epoch replays
+ * the rest of the original one). Unchecked: the caller has validated the arguments.
  */
-export function sequentialEpoch(corpus: Int32Array, B: number, T: number, rng: Random): SeqBatchIterator {
+export function sequentialEpoch(corpus: Int32Array, B: number, T: number, rng: Random, first = 0): SeqEpochIterator {
   const offset = rng.int(T + 1);
   // Xs = corpus[offset : offset + B·L] as B rows of L; Ys is the same one token later.
   const L = Math.floor((corpus.length - offset - 1) / B);
   const numBatches = Math.floor(L / T);
-  return (function* () {
-    for (let i = 0; i < numBatches; i++) yield cutBatch(corpus, B, T, (b) => offset + b * L + i * T); // row b, column i·T
+  const batches = (function* () {
+    for (let i = first; i < numBatches; i++) yield cutBatch(corpus, B, T, (b) => offset + b * L + i * T); // row b, column i·T
   })();
+  return Object.assign(batches, { offset, numBatches });
 }
 
 /**
  * One random epoch, d2l's `seq_data_iter_random`. Draws the offset from [0, T), cuts the
  * corpus there, shuffles the starts of its ⌊(N − offset − 1)/T⌋ non-overlapping subsequences
- * and returns them B at a time, dropping the leftovers. Unchecked, like {@link sequentialEpoch}.
+ * and returns them B at a time, dropping the leftovers, from batch `first` on. Unchecked, like
+ * {@link sequentialEpoch}.
  */
-export function randomEpoch(corpus: Int32Array, B: number, T: number, rng: Random): SeqBatchIterator {
+export function randomEpoch(corpus: Int32Array, B: number, T: number, rng: Random, first = 0): SeqEpochIterator {
   const offset = rng.int(T);
   const numSubseqs = Math.floor((corpus.length - offset - 1) / T);
   const starts = new Int32Array(numSubseqs); // absolute positions offset + k·T, shuffled
   for (let k = 0; k < numSubseqs; k++) starts[k] = offset + k * T;
   rng.shuffle(starts);
   const numBatches = Math.floor(numSubseqs / B);
-  return (function* () {
-    for (let i = 0; i < numBatches; i++) yield cutBatch(corpus, B, T, (b) => starts[i * B + b]!);
+  const batches = (function* () {
+    for (let i = first; i < numBatches; i++) yield cutBatch(corpus, B, T, (b) => starts[i * B + b]!);
   })();
+  return Object.assign(batches, { offset, numBatches });
 }
 
 /**

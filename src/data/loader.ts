@@ -1,12 +1,12 @@
-import { Random } from '../tensor/random.js';
+import { Random, type RandomState } from '../tensor/random.js';
 import type { SeqBatch } from './batch.js';
-import { show } from '../checks.js';
+import { checkNonNegativeInteger, show } from '../checks.js';
 import {
   checkSeqArgs,
   numBatchesAt,
   randomEpoch,
   sequentialEpoch,
-  type SeqBatchIterator,
+  type SeqEpochIterator,
 } from './iterators.js';
 
 /** Options for {@link SeqDataLoader}. */
@@ -81,8 +81,43 @@ export class SeqDataLoader implements Iterable<SeqBatch> {
   }
 
   /** Starts a new epoch: draws its offset (and shuffle) now and yields its batches. */
-  [Symbol.iterator](): SeqBatchIterator {
+  [Symbol.iterator](): SeqEpochIterator {
+    return this.epoch();
+  }
+
+  /**
+   * Starts a new epoch, as `for…of` does, and yields its batches from batch `startBatch` on
+   * (default 0). The offset and shuffle are drawn exactly as for a whole epoch, so that
+   * restoring {@link generatorState} to its value before an epoch began and calling
+   * `epoch({ startBatch: k })` yields that epoch's batches k, k + 1, … (exact resume). A
+   * `startBatch` at or past the epoch's end yields nothing.
+   *
+   * @example
+   * const saved = loader.generatorState;        // before the epoch draws
+   * const epoch = loader.epoch();               // epoch.offset, epoch.numBatches
+   * epoch.next(); epoch.next();                 // batches 0 and 1 …
+   * loader.generatorState = saved;
+   * const rest = loader.epoch({ startBatch: 2 }); // … and the same epoch from batch 2
+   */
+  epoch(options: { readonly startBatch?: number } = {}): SeqEpochIterator {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`Expected \`options\` to be an object like { startBatch: 0 }, got ${show(options)}.`);
+    }
+    const first = checkNonNegativeInteger('startBatch', options.startBatch ?? 0);
     const epoch = this.random ? randomEpoch : sequentialEpoch;
-    return epoch(this.corpus, this.batchSize, this.numSteps, this.#rng);
+    return epoch(this.corpus, this.batchSize, this.numSteps, this.#rng, first);
+  }
+
+  /**
+   * The state of the loader's generator, from which the next epoch draws its offset (and, in
+   * random mode, its shuffle): save it before an epoch starts and set it back to replay that
+   * epoch. JSON-serialisable; setting it checks it first and changes nothing on error.
+   */
+  get generatorState(): RandomState {
+    return this.#rng.state;
+  }
+
+  set generatorState(state: RandomState) {
+    this.#rng.state = state;
   }
 }

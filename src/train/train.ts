@@ -1,28 +1,18 @@
 import type { LSTMLanguageModel } from '../lstm/model.js';
 import { show } from '../checks.js';
-import type { LSTMState, TokenMatrix } from '../lstm/inputs.js';
+import type { TokenMatrix } from '../lstm/inputs.js';
 import { clipGradNorm } from '../optim/clip.js';
+import { scheduledLr, type Schedule } from '../optim/schedules.js';
+import { allFinite, DivergenceGuard, TrainingDivergedError, type Optimizer } from './guard.js';
+import { carriesState, StateFlow, type StatePolicy } from './state-flow.js';
+
+export { TrainingDivergedError, type Optimizer, type StatePolicy };
 
 /** What the training loop needs of a data loader: epochs of { X, Y } batches (a `SeqDataLoader` is one). */
 export interface BatchSource extends Iterable<{ readonly X: TokenMatrix; readonly Y: TokenMatrix }> {
   /** `true` when batches are sampled at random: the state then starts at zero for every batch. */
   readonly random?: boolean;
 }
-
-/** What the training loop needs of an optimiser (an `SGD` is one). */
-export interface Optimizer {
-  step(): void;
-}
-
-/**
- * How the recurrent state flows between minibatches (d2l's `train_epoch_ch8`):
- * - `'carry'`: zero at the start of the epoch, then the final state of each batch starts the
- *   next (detached: not differentiated through). Right for sequential batches, whose row b
- *   continues row b of the previous batch.
- * - `'reset'`: zero for every batch. Right for random batches.
- * - `'auto'` (default): `'reset'` if the loader says `random: true`, else `'carry'`.
- */
-export type StatePolicy = 'auto' | 'carry' | 'reset';
 
 /** Options of {@link trainEpoch}. */
 export interface TrainEpochOptions {
@@ -32,6 +22,11 @@ export interface TrainEpochOptions {
   statePolicy?: StatePolicy;
   /** Stops cleanly between minibatches when aborted; the epoch's figures cover the batches done. */
   signal?: AbortSignal;
+  /**
+   * Sets `optimizer.lr = scheduledLr(schedule, { step, epoch })` before every step (steps and
+   * epochs completed so far, counted from 0 by this call). Default: the optimiser's lr is left alone.
+   */
+  schedule?: Schedule;
 }
 
 /** Options of {@link train}. */
@@ -64,11 +59,6 @@ export interface EpochStats {
   aborted: boolean;
 }
 
-/** Thrown when a loss or gradient becomes NaN or infinite; the model keeps its last good weights. */
-export class TrainingDivergedError extends Error {
-  override readonly name = 'TrainingDivergedError';
-}
-
 const now = (): number => globalThis.performance.now();
 
 /**
@@ -78,7 +68,9 @@ const now = (): number => globalThis.performance.now();
  *
  * A NaN or infinite loss, gradient norm or updated weight stops training with a
  * {@link TrainingDivergedError} and restores the weights from before the last update — the
- * last finite weights, whose loss was finite — so a divergence never destroys a trained model.
+ * last finite weights, whose loss was finite — and the optimiser's state from then (when it
+ * has `stateDict`/`loadStateDict`, as the library's optimisers do), so a divergence never
+ * destroys a trained model. Any optimiser with `step()` works (SGD, Adam, AdamW, RMSprop).
  *
  * @example
  * const stats = trainEpoch(model, loader, new SGD(model.parameters(), { lr: 1 }), { clipNorm: 1 });
@@ -142,11 +134,12 @@ class TrainingRun {
   readonly #loader: BatchSource;
   readonly #optimizer: Optimizer;
   readonly #clipNorm: number;
-  readonly #carry: boolean;
   readonly #signal: AbortSignal | undefined;
-  /** The weights before the latest update, restored if the next loss is not finite. */
-  readonly #lastGood: Float32Array | Float64Array;
-  #state: LSTMState | undefined;
+  readonly #schedule: Schedule | undefined;
+  readonly #flow: StateFlow;
+  /** The weights (and optimiser state) before the latest update, restored if the next loss is not finite. */
+  readonly #guard: DivergenceGuard;
+  #step = 0;
 
   constructor(model: LSTMLanguageModel, loader: BatchSource, optimizer: Optimizer, options: TrainEpochOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -165,21 +158,21 @@ class TrainingRun {
     if (typeof clipNorm !== 'number' || !(clipNorm > 0)) {
       throw new RangeError(`Expected \`clipNorm\` to be a positive number, got ${show(clipNorm)}.`);
     }
-    const policy = options.statePolicy ?? 'auto';
-    if (policy !== 'auto' && policy !== 'carry' && policy !== 'reset') {
-      throw new RangeError(`Expected \`statePolicy\` to be 'auto', 'carry' or 'reset', got ${show(policy)}.`);
-    }
+    const carry = carriesState(options.statePolicy ?? 'auto', loader);
     const signal = options.signal;
     if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) {
       throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(signal)}.`);
     }
+    const schedule = options.schedule;
+    if (schedule !== undefined) checkSchedule(schedule, optimizer);
     this.#model = model;
     this.#loader = loader;
     this.#optimizer = optimizer;
     this.#clipNorm = clipNorm;
-    this.#carry = policy === 'carry' || (policy === 'auto' && loader.random !== true);
     this.#signal = signal;
-    this.#lastGood = model.flatParameters.slice();
+    this.#schedule = schedule;
+    this.#flow = new StateFlow(model, carry);
+    this.#guard = new DivergenceGuard(model, optimizer);
   }
 
   epoch(epoch: number, runStart: number): EpochStats {
@@ -187,22 +180,23 @@ class TrainingRun {
     const params = model.parameters();
     const epochStart = now();
     let lossSum = 0, tokens = 0, normSum = 0, batches = 0, aborted = false;
-    let carried = false; // a carried state starts at zero each epoch
+    this.#flow.reset(); // a carried state starts at zero each epoch
     for (const { X, Y } of this.#loader) {
       if (this.#signal?.aborted === true) {
         aborted = true;
         break;
       }
-      const state = this.#stateFor(X.batchSize, carried);
+      const state = this.#flow.next(X.batchSize);
+      if (this.#schedule !== undefined) this.#optimizer.lr = scheduledLr(this.#schedule, { step: this.#step, epoch: epoch - 1 });
       model.zeroGrad();
       const { loss } = model.forwardBackward(X, Y, state);
       const norm = clipGradNorm(params, this.#clipNorm);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) this.#diverged(epoch, batches + 1, loss, norm);
-      this.#lastGood.set(model.flatParameters);
+      this.#guard.save();
       this.#optimizer.step();
       // An update can overflow a weight that this batch's loss never read; catch it now.
       if (!allFinite(model.flatParameters)) this.#diverged(epoch, batches + 1, loss, norm);
-      carried = this.#carry;
+      this.#step++;
       const n = X.batchSize * X.numSteps;
       lossSum += loss * n;
       tokens += n;
@@ -224,32 +218,26 @@ class TrainingRun {
     };
   }
 
-  /** The state a batch starts from: the previous batch's when carried, else zeros (reused). */
-  #stateFor(B: number, carried: boolean): LSTMState {
-    if (this.#state === undefined || this.#state.h.length !== B * this.#model.numHiddens) {
-      this.#state = this.#model.initState(B);
-      return this.#state;
-    }
-    if (!carried) {
-      this.#state.h.fill(0);
-      this.#state.c.fill(0);
-    }
-    return this.#state;
-  }
-
   #diverged(epoch: number, batch: number, loss: number, norm: number): never {
-    this.#model.flatParameters.set(this.#lastGood);
-    this.#model.zeroGrad();
-    const what = Number.isFinite(loss) && Number.isFinite(norm) ? 'the update made a weight non-finite' : 'non-finite loss or gradient';
-    throw new TrainingDivergedError(
-      `Training diverged at epoch ${epoch}, batch ${batch}: ${what} (loss ${loss}, gradient norm ${norm}). ` +
-        'The model keeps the weights from before the last update (the last finite ones, with a finite loss); ' +
-        'try a smaller learning rate or clipNorm.',
-    );
+    this.#guard.restore();
+    throw new TrainingDivergedError(divergedMessage(`epoch ${epoch}, batch ${batch}`, loss, norm));
   }
 }
 
-function allFinite(a: Float32Array | Float64Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
-  return true;
+/** The message of a {@link TrainingDivergedError}. */
+export function divergedMessage(where: string, loss: number, norm: number): string {
+  const what = Number.isFinite(loss) && Number.isFinite(norm) ? 'the update made a weight non-finite' : 'non-finite loss or gradient';
+  return `Training diverged at ${where}: ${what} (loss ${loss}, gradient norm ${norm}). ` +
+    'The model keeps the weights from before the last update (the last finite ones, with a finite loss), ' +
+    'and the optimiser its state from then; try a smaller learning rate or clipNorm.';
+}
+
+/** Throws unless `schedule` is a schedule and `optimizer.lr` can be set. */
+export function checkSchedule(schedule: unknown, optimizer: Optimizer): asserts schedule is Schedule {
+  if (typeof schedule !== 'object' || schedule === null || typeof (schedule as Schedule).lrAt !== 'function') {
+    throw new TypeError(`Expected \`schedule\` to be a schedule (an object with lrAt({ step, epoch })), got ${show(schedule)}.`);
+  }
+  if (typeof optimizer.lr !== 'number') {
+    throw new TypeError(`Expected \`optimizer\` to have a numeric \`lr\` for \`schedule\` to set, got ${show(optimizer.lr)}.`);
+  }
 }

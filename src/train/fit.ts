@@ -1,0 +1,793 @@
+// The asynchronous training loop: one minibatch per macrotask, validation, callbacks, early
+// stopping, best weights, the divergence guard, and a capturable position for exact resume.
+import type { LSTMLanguageModel } from '../lstm/model.js';
+import type { LSTMState } from '../lstm/inputs.js';
+import { checkNonNegativeInteger, checkPositiveInteger, show } from '../checks.js';
+import { clipGradNorm, clipGradValue } from '../optim/clip.js';
+import type { OptimizerStateDict } from '../optim/optimizer.js';
+import { scheduledLr, type ReduceOnPlateauState, type Schedule, type ScheduleJSON } from '../optim/schedules.js';
+import { Random, type RandomState } from '../tensor/random.js';
+import type { FloatArray } from '../tensor/float-array.js';
+import { evaluationSteps, isLoader, type LossSum } from './evaluate.js';
+import { allFinite, DivergenceGuard, TrainingDivergedError, type Optimizer } from './guard.js';
+import { carriesState, StateFlow, type StatePolicy } from './state-flow.js';
+import { checkSchedule, divergedMessage, type BatchSource } from './train.js';
+import { nextMacrotask } from './yield.js';
+
+type Batch = { readonly X: { readonly batchSize: number; readonly numSteps: number }; readonly Y: unknown };
+
+/**
+ * A loader that {@link fit} can resume exactly in the middle of an epoch (a `SeqDataLoader`
+ * is one): its generator's state, and an epoch that starts at a given batch. Loaders without
+ * them are resumed by skipping the batches already done, which is exact only when their
+ * epochs do not depend on anything random.
+ */
+export interface ResumableLoader extends BatchSource {
+  generatorState: RandomState;
+  epoch(options?: { readonly startBatch?: number }): Iterator<Batch>;
+  readonly batchSize?: number;
+  readonly numSteps?: number;
+  readonly numBatches?: number;
+}
+
+/** Options of {@link fit}. At least one of `epochs`, `maxSteps`, `timeLimit` is required. */
+export interface FitOptions {
+  /** Train until this many epochs are complete (counting those of `resumeFrom`). */
+  epochs?: number;
+  /** Train until this many optimiser steps are done (counting those of `resumeFrom`). */
+  maxSteps?: number;
+  /** Stop after this many seconds of this call (checked between minibatches and validation batches). */
+  timeLimit?: number;
+  /** Stop between minibatches when aborted (e.g. `AbortSignal.timeout(60_000)`); `fit` then resolves. */
+  signal?: AbortSignal;
+  /** Clip the gradients' global L2 norm to this (torch's clip_grad_norm_). Default: no norm clipping. */
+  clipNorm?: number;
+  /** Clamp every gradient element to ±clipValue first (char-rnn's grad_clip). Default: none. */
+  clipValue?: number;
+  /** How the recurrent state flows between minibatches. Default `'auto'`. */
+  statePolicy?: StatePolicy;
+  /**
+   * Sets `optimizer.lr = scheduledLr(schedule, { step, epoch })` before every step (steps and
+   * epochs completed). A `reduceOnPlateau` schedule is also stepped with each validation loss.
+   */
+  schedule?: Schedule;
+  /**
+   * Held-out data: a corpus of ids (read as `batchSize` streams of the training loader's B
+   * and T, see `evaluate`) or a loader. Evaluated at the end of every epoch and every
+   * `evalEvery` steps, with dropout off.
+   */
+  validation?: ArrayLike<number> | BatchSource;
+  /** Evaluate every this many steps (as well as at each epoch's end). Default: at epoch ends only. */
+  evalEvery?: number;
+  /** Stop when this many evaluations in a row have not improved on the best validation loss. Default: never. */
+  patience?: number;
+  /** Keep a copy of the weights with the best validation loss. Default true when `validation` is given. */
+  keepBest?: boolean;
+  /** Put the best weights back into the model at the end. Default false. */
+  restoreBest?: boolean;
+  /** Called after every step (awaited when it returns a promise). */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  /** Called after every evaluation. */
+  onEval?: (info: EvalInfo) => void | Promise<void>;
+  /** Called at the end of every epoch, before its evaluation. */
+  onEpoch?: (info: EpochInfo) => void | Promise<void>;
+  /** Call `onCheckpoint` every this many steps. */
+  checkpointEvery?: number;
+  /** Receives the loop's position (a copy) every `checkpointEvery` steps, after that step's evaluation. */
+  onCheckpoint?: (state: TrainingState) => void | Promise<void>;
+  /** Continue from a position captured by an earlier run (its `FitResult.state` or an `onCheckpoint` state). */
+  resumeFrom?: TrainingState;
+}
+
+/** What {@link FitOptions.onStep} receives. */
+export interface StepInfo {
+  /** Steps done, this one included (1-based step number). */
+  step: number;
+  /** The epoch this step belongs to, 1-based. */
+  epoch: number;
+  /** The batch of the epoch this step trained on, 1-based. */
+  batch: number;
+  /** The step's training loss (mean cross-entropy over its B·T predictions, dropout on). */
+  loss: number;
+  /** The learning rate of this step. */
+  lr: number;
+  /** The gradient's global L2 norm before clipping. */
+  gradNorm: number;
+  /** Training tokens processed so far (counting `resumeFrom`'s). */
+  tokens: number;
+  /** Training tokens per second of training time in this call (evaluations not counted). */
+  tokensPerSecond: number;
+  /** Milliseconds since this call began. */
+  elapsedMs: number;
+  /** Estimated milliseconds left, from the nearest of `maxSteps`, `epochs` (when the loader knows `numBatches`) and `timeLimit`; null when none is known. */
+  etaMs: number | null;
+}
+
+/** What {@link FitOptions.onEval} receives (and {@link FitResult.evaluations} holds). */
+export interface EvalInfo {
+  /** Steps done when it ran. */
+  step: number;
+  /** Epochs completed when it ran. */
+  epoch: number;
+  /** `true` for the evaluation at an epoch's end, `false` for an `evalEvery` one. */
+  atEpochEnd: boolean;
+  /** Validation loss (nats per token). */
+  loss: number;
+  /** exp(loss). */
+  perplexity: number;
+  /** Validation tokens predicted. */
+  tokens: number;
+  /** `true` when this is the best validation loss so far. */
+  improved: boolean;
+  /** The best validation loss so far (this one included). */
+  bestLoss: number;
+  /** The learning rate after this evaluation (a plateau schedule may have lowered it). */
+  lr: number;
+  /** Milliseconds since this call began. */
+  elapsedMs: number;
+}
+
+/** What {@link FitOptions.onEpoch} receives. */
+export interface EpochInfo {
+  /** Epochs completed, this one included. */
+  epoch: number;
+  /** The token-weighted mean training loss over the epoch's steps. */
+  loss: number;
+  /** Steps done so far. */
+  step: number;
+  /** Milliseconds since this call began. */
+  elapsedMs: number;
+}
+
+/** Why {@link fit} stopped. */
+export type StopReason = 'epochs' | 'maxSteps' | 'timeLimit' | 'aborted' | 'earlyStopping';
+
+/** The best validation loss and the weights that gave it. */
+export interface BestWeights {
+  readonly loss: number;
+  readonly step: number;
+  readonly epoch: number;
+  /** A copy of `model.flatParameters` at that evaluation (null with `keepBest: false`). */
+  readonly parameters: FloatArray | null;
+}
+
+/** What {@link fit} resolves to. */
+export interface FitResult {
+  stopReason: StopReason;
+  /** Steps done (counting `resumeFrom`'s). */
+  steps: number;
+  /** Epochs completed. */
+  epochs: number;
+  /** Training tokens processed (counting `resumeFrom`'s). */
+  tokens: number;
+  /** Milliseconds this call ran. */
+  elapsedMs: number;
+  /** The last step's training loss (NaN when no step ran). */
+  lastLoss: number;
+  /** Every evaluation of this call, in order. */
+  evaluations: EvalInfo[];
+  /** The best evaluation so far (counting `resumeFrom`'s), or null. */
+  best: BestWeights | null;
+  /**
+   * Where training stopped, for `resumeFrom`. Captured before `restoreBest` puts the best
+   * weights back: resuming needs the weights of that moment, `finalParameters`.
+   */
+  state: TrainingState;
+  /** With `restoreBest` (when it restored anything): a copy of the weights training ended with. */
+  finalParameters: FloatArray | null;
+}
+
+/**
+ * The position of a training run, everything but the model's weights: with the weights (saved
+ * separately, e.g. by a checkpoint), a fresh model, optimiser and loader given this as
+ * `resumeFrom` continue exactly — the same weights, bit for bit, as a run never interrupted.
+ *
+ * Plain numbers, strings, nulls and arrays of them, plus typed arrays in four places:
+ * `optimizer.buffers` (one array per parameter per buffer), `recurrent.h`/`recurrent.c`
+ * (L·B·H each) and `best.parameters`. Everything else is JSON.
+ */
+export interface TrainingState {
+  readonly format: 'lstm-lm/training-state';
+  readonly version: 1;
+  /** Optimiser steps done. */
+  readonly step: number;
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Batches of the current epoch done (0: the epoch has not started). */
+  readonly batchInEpoch: number;
+  /** Training tokens processed. */
+  readonly tokens: number;
+  /** Σ loss·tokens and tokens over the current epoch's steps (for its mean loss). */
+  readonly epochLossSum: number;
+  readonly epochTokens: number;
+  /** An evaluation due but not done (stopped during it): it runs first on resume. */
+  readonly pendingEvaluation: 'step' | 'epochEnd' | null;
+  /** The training loader's generator before the current epoch drew its offset (null: a loader without one). */
+  readonly loaderGenerator: RandomState | null;
+  /** The validation loader's generator (null for a corpus, or a loader without one). */
+  readonly validationGenerator: RandomState | null;
+  /** The model's generator: its next dropout masks. */
+  readonly modelGenerator: RandomState;
+  /** The optimiser's `stateDict()` (null for an optimiser without one). */
+  readonly optimizer: OptimizerStateDict | null;
+  /** The schedule's description and, for a plateau schedule, its state (null without a schedule). */
+  readonly schedule: { readonly json: ScheduleJSON | null; readonly state: ReduceOnPlateauState | null } | null;
+  /** The recurrent state the next batch carries on from (null: it starts from zeros). */
+  readonly recurrent: LSTMState | null;
+  /** The best evaluation so far, or null. */
+  readonly best: BestWeights | null;
+  /** Evaluations in a row without improvement (for `patience`). */
+  readonly evaluationsWithoutImprovement: number;
+}
+
+const OPTION_KEYS = [
+  'epochs', 'maxSteps', 'timeLimit', 'signal', 'clipNorm', 'clipValue', 'statePolicy', 'schedule', 'validation',
+  'evalEvery', 'patience', 'keepBest', 'restoreBest', 'onStep', 'onEval', 'onEpoch', 'checkpointEvery',
+  'onCheckpoint', 'resumeFrom',
+];
+
+const now = (): number => globalThis.performance.now();
+
+/**
+ * Trains asynchronously: one minibatch (zeroGrad → forwardBackward with dropout → clip →
+ * schedule's lr → optimizer.step()) per macrotask, so the event loop never waits more than one
+ * minibatch (or one validation batch): `signal` (an `AbortSignal.timeout` too), `timeLimit`,
+ * UI timers and messages all run while it trains, in Node, a browser page or a worker.
+ *
+ * - Stops at `epochs`, `maxSteps`, `timeLimit`, an aborted `signal`, or early (`patience`);
+ *   it resolves in every case, `stopReason` saying why, with `state` to resume from.
+ * - Evaluates `validation` at every epoch's end and every `evalEvery` steps (dropout off),
+ *   keeps the best weights (`keepBest`), steps a `reduceOnPlateau` schedule with the loss.
+ * - A NaN or infinite loss, gradient norm or weight puts back the weights and optimiser state
+ *   from before the last update and rejects with a `TrainingDivergedError`. Only non-finite
+ *   values are caught: a loss that grows but stays finite is not (watch it in `onStep`).
+ * - Bad options are rejected (TypeError/RangeError naming the option and value) before any
+ *   update.
+ *
+ * @example
+ * const { train: trainIds, validation } = splitCorpus(corpus, { valFraction: 0.1 });
+ * const loader = new SeqDataLoader(trainIds, { batchSize: 64, numSteps: 100 });
+ * const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 256, numLayers: 2, dropout: 0.2, init: 'pytorch' });
+ * const result = await fit(model, loader, new Adam(model.parameters(), { lr: 2e-3 }), {
+ *   timeLimit: 600, clipNorm: 5, validation, evalEvery: 200, signal: AbortSignal.timeout(900_000),
+ *   onStep: ({ step, loss, tokensPerSecond }) => { if (step % 50 === 0) console.log(step, loss, tokensPerSecond); },
+ *   onEval: ({ loss }) => console.log(`validation ${loss.toFixed(3)} nats/char`),
+ * });
+ * result.best?.loss; // the best validation loss; result.state resumes training
+ */
+export async function fit(
+  model: LSTMLanguageModel,
+  loader: BatchSource,
+  optimizer: Optimizer,
+  options: FitOptions,
+): Promise<FitResult> {
+  const run = new FitRun(model, loader, optimizer, options);
+  return run.run();
+}
+
+interface Checked {
+  epochs: number | undefined;
+  maxSteps: number | undefined;
+  timeLimitMs: number | undefined;
+  signal: AbortSignal | undefined;
+  clipNorm: number | undefined;
+  clipValue: number | undefined;
+  carry: boolean;
+  schedule: Schedule | undefined;
+  validation: ArrayLike<number> | BatchSource | undefined;
+  evalEvery: number | undefined;
+  patience: number | undefined;
+  keepBest: boolean;
+  restoreBest: boolean;
+  onStep: FitOptions['onStep'];
+  onEval: FitOptions['onEval'];
+  onEpoch: FitOptions['onEpoch'];
+  checkpointEvery: number | undefined;
+  onCheckpoint: FitOptions['onCheckpoint'];
+  resumeFrom: TrainingState | undefined;
+}
+
+function checkFunction<F>(name: string, f: unknown): F | undefined {
+  if (f !== undefined && typeof f !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${show(f)}.`);
+  return f as F | undefined;
+}
+
+function checkBooleanOption(name: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(v)}.`);
+  return v;
+}
+
+function checkPositiveFinite(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
+    throw new (typeof v === 'number' ? RangeError : TypeError)(`Expected \`${name}\` to be a positive finite number, got ${show(v)}.`);
+  }
+  return v;
+}
+
+const optionalInteger = (name: string, v: unknown): number | undefined => (v === undefined ? undefined : checkPositiveInteger(name, v));
+
+function checkArguments(model: LSTMLanguageModel, loader: BatchSource, optimizer: Optimizer, options: FitOptions): Checked {
+  if (typeof model !== 'object' || model === null || typeof model.forwardBackward !== 'function') {
+    throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
+  }
+  if (typeof loader !== 'object' || loader === null || typeof loader[Symbol.iterator] !== 'function') {
+    throw new TypeError(`Expected \`loader\` to be an iterable of { X, Y } batches, got ${show(loader)}.`);
+  }
+  if (typeof optimizer !== 'object' || optimizer === null || typeof optimizer.step !== 'function') {
+    throw new TypeError(`Expected \`optimizer\` to have a step() method, got ${show(optimizer)}.`);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected \`options\` to be an object like { epochs: 10 }, got ${show(options)}.`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw new TypeError(`Unknown option ${show(key)} of fit; expected one of ${OPTION_KEYS.join(', ')}.`);
+  }
+  const epochs = optionalInteger('epochs', options.epochs);
+  const maxSteps = optionalInteger('maxSteps', options.maxSteps);
+  const timeLimit = checkPositiveFinite('timeLimit', options.timeLimit);
+  if (epochs === undefined && maxSteps === undefined && timeLimit === undefined) {
+    throw new TypeError('Expected `options` to set at least one of `epochs`, `maxSteps` and `timeLimit` (seconds), got none.');
+  }
+  const signal = options.signal;
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(signal)}.`);
+  }
+  const schedule = options.schedule;
+  if (schedule !== undefined) checkSchedule(schedule, optimizer);
+  const validation = options.validation;
+  const evalEvery = optionalInteger('evalEvery', options.evalEvery);
+  const patience = optionalInteger('patience', options.patience);
+  if (validation === undefined) {
+    for (const [name, v] of [['evalEvery', evalEvery], ['patience', patience], ['restoreBest', options.restoreBest]] as const) {
+      if (v !== undefined) throw new TypeError(`Expected \`validation\` with \`${name}\` (${show(v)}), got none.`);
+    }
+  }
+  const keepBest = checkBooleanOption('keepBest', options.keepBest, validation !== undefined);
+  const restoreBest = checkBooleanOption('restoreBest', options.restoreBest, false);
+  if (restoreBest && !keepBest) throw new TypeError('Expected `keepBest` to be true with `restoreBest`, got false.');
+  const checkpointEvery = optionalInteger('checkpointEvery', options.checkpointEvery);
+  const onCheckpoint = checkFunction<FitOptions['onCheckpoint']>('onCheckpoint', options.onCheckpoint);
+  if (checkpointEvery !== undefined && onCheckpoint === undefined) {
+    throw new TypeError(`Expected \`onCheckpoint\` with \`checkpointEvery\` (${checkpointEvery}), got none.`);
+  }
+  return {
+    epochs,
+    maxSteps,
+    timeLimitMs: timeLimit === undefined ? undefined : timeLimit * 1000,
+    signal,
+    clipNorm: checkPositiveFinite('clipNorm', options.clipNorm),
+    clipValue: checkPositiveFinite('clipValue', options.clipValue),
+    carry: carriesState(options.statePolicy ?? 'auto', loader),
+    schedule,
+    validation,
+    evalEvery,
+    patience,
+    keepBest,
+    restoreBest,
+    onStep: checkFunction('onStep', options.onStep),
+    onEval: checkFunction('onEval', options.onEval),
+    onEpoch: checkFunction('onEpoch', options.onEpoch),
+    checkpointEvery,
+    onCheckpoint,
+    resumeFrom: options.resumeFrom,
+  };
+}
+
+/** A loader's generator state, when it has one. */
+function generatorOf(source: unknown): RandomState | null {
+  const s = (source as { generatorState?: unknown } | null)?.generatorState;
+  return typeof s === 'object' && s !== null ? (s as RandomState) : null;
+}
+
+function isResumable(loader: BatchSource): loader is ResumableLoader {
+  return generatorOf(loader) !== null && typeof (loader as Partial<ResumableLoader>).epoch === 'function';
+}
+
+class FitRun {
+  readonly #model: LSTMLanguageModel;
+  readonly #loader: BatchSource;
+  readonly #optimizer: Optimizer;
+  readonly #o: Checked;
+  readonly #flow: StateFlow;
+  readonly #guard: DivergenceGuard;
+  readonly #params: ReturnType<LSTMLanguageModel['parameters']>;
+  /** The validation data's batch shape, when it is a corpus. */
+  readonly #evalShape: { B: number; T: number };
+
+  // The position (what TrainingState records).
+  #step = 0;
+  #epoch = 0;
+  #batchInEpoch = 0;
+  #tokens = 0;
+  #epochLossSum = 0;
+  #epochTokens = 0;
+  #pending: 'step' | 'epochEnd' | null = null;
+  #loaderGenerator: RandomState | null = null;
+  #best: { loss: number; step: number; epoch: number } | null = null;
+  #bestParameters: FloatArray | null = null;
+  #bad = 0;
+
+  // This call's bookkeeping.
+  #iterator: Iterator<Batch> | undefined;
+  #start = 0;
+  #trainMs = 0;
+  #tokensThisCall = 0;
+  #stepsThisCall = 0;
+  #lastLoss = NaN;
+  readonly #evaluations: EvalInfo[] = [];
+
+  constructor(model: LSTMLanguageModel, loader: BatchSource, optimizer: Optimizer, options: FitOptions) {
+    this.#o = checkArguments(model, loader, optimizer, options);
+    this.#model = model;
+    this.#loader = loader;
+    this.#optimizer = optimizer;
+    this.#params = model.parameters();
+    const sized = loader as { batchSize?: unknown; numSteps?: unknown };
+    this.#evalShape = {
+      B: typeof sized.batchSize === 'number' ? sized.batchSize : 32,
+      T: typeof sized.numSteps === 'number' ? sized.numSteps : 35,
+    };
+    const validation = this.#o.validation;
+    if (validation !== undefined && !isLoader(validation)) {
+      // Checked now, so that a bad validation corpus fails before any update; the pass itself is lazy.
+      evaluationSteps(model, validation, this.#evalShape.B, this.#evalShape.T, 'validation');
+    }
+    this.#flow = new StateFlow(model, this.#o.carry);
+    if (this.#o.resumeFrom !== undefined) this.#resume(this.#o.resumeFrom);
+    this.#guard = new DivergenceGuard(model, optimizer);
+  }
+
+  async run(): Promise<FitResult> {
+    const o = this.#o;
+    this.#start = now();
+    const training = this.#model.training;
+    let stopReason: StopReason;
+    try {
+      for (;;) {
+        if (this.#pending !== null) {
+          const kind = this.#pending;
+          const stopped = await this.#evaluate(kind === 'epochEnd');
+          if (stopped !== null) {
+            stopReason = stopped;
+            break;
+          }
+          this.#pending = null;
+          if (kind === 'step') await this.#maybeCheckpoint();
+          continue;
+        }
+        const stop = this.#stopReason();
+        if (stop !== null) {
+          stopReason = stop;
+          break;
+        }
+        const t0 = now();
+        this.#iterator ??= this.#startEpoch(this.#batchInEpoch);
+        const next = this.#iterator.next();
+        if (next.done === true) {
+          await this.#endEpoch();
+          continue;
+        }
+        const info = this.#trainStep(next.value as Batch);
+        this.#trainMs += now() - t0;
+        if (o.validation !== undefined && o.evalEvery !== undefined && this.#step % o.evalEvery === 0) this.#pending = 'step';
+        if (o.onStep !== undefined) await o.onStep(this.#stepInfo(info));
+        if (this.#pending === null) await this.#maybeCheckpoint();
+        await nextMacrotask();
+      }
+    } finally {
+      this.#model.training = training;
+    }
+    const state = this.capture();
+    let finalParameters: FloatArray | null = null;
+    if (o.restoreBest && this.#bestParameters !== null) {
+      finalParameters = this.#model.flatParameters.slice();
+      this.#model.flatParameters.set(this.#bestParameters);
+    }
+    return {
+      stopReason,
+      steps: this.#step,
+      epochs: this.#epoch,
+      tokens: this.#tokens,
+      elapsedMs: now() - this.#start,
+      lastLoss: this.#lastLoss,
+      evaluations: this.#evaluations,
+      best: state.best,
+      state,
+      finalParameters,
+    };
+  }
+
+  #stopReason(): StopReason | null {
+    const o = this.#o;
+    if (o.signal?.aborted === true) return 'aborted';
+    if (o.patience !== undefined && this.#bad >= o.patience) return 'earlyStopping';
+    if (o.maxSteps !== undefined && this.#step >= o.maxSteps) return 'maxSteps';
+    if (o.epochs !== undefined && this.#epoch >= o.epochs) return 'epochs';
+    if (o.timeLimitMs !== undefined && now() - this.#start >= o.timeLimitMs) return 'timeLimit';
+    return null;
+  }
+
+  /** Starts the current epoch's batches at batch `first`, recording the generator it draws from. */
+  #startEpoch(first: number): Iterator<Batch> {
+    const loader = this.#loader;
+    if (isResumable(loader)) {
+      this.#loaderGenerator = loader.generatorState;
+      return loader.epoch({ startBatch: first });
+    }
+    const iterator = loader[Symbol.iterator]() as Iterator<Batch>;
+    for (let i = 0; i < first; i++) if (iterator.next().done === true) break; // a loader without a generator: skip
+    return iterator;
+  }
+
+  #trainStep(batch: Batch): { loss: number; lr: number; gradNorm: number; tokens: number } {
+    const model = this.#model, o = this.#o;
+    const X = batch.X as Parameters<LSTMLanguageModel['forwardBackward']>[0];
+    const Y = batch.Y as Parameters<LSTMLanguageModel['forwardBackward']>[1];
+    const state = this.#flow.next(batch.X.batchSize);
+    if (o.schedule !== undefined) this.#optimizer.lr = scheduledLr(o.schedule, { step: this.#step, epoch: this.#epoch });
+    const lr = typeof this.#optimizer.lr === 'number' ? this.#optimizer.lr : NaN;
+    model.training = true;
+    model.zeroGrad();
+    const { loss } = model.forwardBackward(X, Y, state);
+    const params = this.#params;
+    // The norm before any clipping; clipGradNorm with an infinite threshold only measures.
+    const gradNorm = clipGradNorm(params, o.clipValue === undefined ? o.clipNorm ?? Infinity : Infinity);
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) this.#diverged(loss, gradNorm);
+    if (o.clipValue !== undefined) {
+      clipGradValue(params, o.clipValue);
+      if (o.clipNorm !== undefined) clipGradNorm(params, o.clipNorm);
+    }
+    this.#guard.save();
+    this.#optimizer.step();
+    if (!allFinite(model.flatParameters)) this.#diverged(loss, gradNorm);
+    const tokens = batch.X.batchSize * batch.X.numSteps;
+    this.#step++;
+    this.#batchInEpoch++;
+    this.#tokens += tokens;
+    this.#tokensThisCall += tokens;
+    this.#stepsThisCall++;
+    this.#epochLossSum += loss * tokens;
+    this.#epochTokens += tokens;
+    this.#lastLoss = loss;
+    return { loss, lr, gradNorm, tokens };
+  }
+
+  #diverged(loss: number, norm: number): never {
+    this.#guard.restore();
+    throw new TrainingDivergedError(divergedMessage(`step ${this.#step + 1} (epoch ${this.#epoch + 1}, batch ${this.#batchInEpoch + 1})`, loss, norm));
+  }
+
+  #stepInfo(s: { loss: number; lr: number; gradNorm: number }): StepInfo {
+    const elapsedMs = now() - this.#start;
+    return {
+      step: this.#step,
+      epoch: this.#epoch + 1,
+      batch: this.#batchInEpoch,
+      loss: s.loss,
+      lr: s.lr,
+      gradNorm: s.gradNorm,
+      tokens: this.#tokens,
+      tokensPerSecond: this.#tokensThisCall / Math.max(1e-9, this.#trainMs / 1000),
+      elapsedMs,
+      etaMs: this.#eta(elapsedMs),
+    };
+  }
+
+  #eta(elapsedMs: number): number | null {
+    const o = this.#o;
+    const msPerStep = elapsedMs / this.#stepsThisCall;
+    const left: number[] = [];
+    if (o.maxSteps !== undefined) left.push((o.maxSteps - this.#step) * msPerStep);
+    const perEpoch = (this.#iterator as { numBatches?: unknown } | undefined)?.numBatches ?? (this.#loader as { numBatches?: unknown }).numBatches;
+    if (o.epochs !== undefined && typeof perEpoch === 'number') {
+      const steps = Math.max(0, perEpoch - this.#batchInEpoch) + (o.epochs - this.#epoch - 1) * perEpoch;
+      left.push(steps * msPerStep);
+    }
+    if (o.timeLimitMs !== undefined) left.push(o.timeLimitMs - elapsedMs);
+    return left.length === 0 ? null : Math.max(0, Math.min(...left));
+  }
+
+  async #endEpoch(): Promise<void> {
+    const loss = this.#epochTokens > 0 ? this.#epochLossSum / this.#epochTokens : NaN;
+    this.#epoch++;
+    this.#batchInEpoch = 0;
+    this.#epochLossSum = 0;
+    this.#epochTokens = 0;
+    this.#iterator = undefined;
+    this.#loaderGenerator = null;
+    this.#flow.reset(); // a carried state starts at zero each epoch
+    if (this.#o.validation !== undefined) this.#pending = 'epochEnd';
+    if (this.#o.onEpoch !== undefined) {
+      await this.#o.onEpoch({ epoch: this.#epoch, loss, step: this.#step, elapsedMs: now() - this.#start });
+    }
+  }
+
+  /**
+   * One evaluation of the validation data, yielding after every batch; returns a stop reason
+   * when the signal or the time limit stopped it (it is then left pending, and the validation
+   * loader's generator as it was before), else null.
+   */
+  async #evaluate(atEpochEnd: boolean): Promise<StopReason | null> {
+    const o = this.#o, model = this.#model;
+    const validation = o.validation!;
+    const generator = generatorOf(validation);
+    const steps = evaluationSteps(model, validation, this.#evalShape.B, this.#evalShape.T, 'validation');
+    let r: IteratorResult<void, LossSum>;
+    model.training = false;
+    for (r = steps.next(); r.done !== true; r = steps.next()) {
+      await nextMacrotask();
+      const stop = o.signal?.aborted === true ? 'aborted'
+        : o.timeLimitMs !== undefined && now() - this.#start >= o.timeLimitMs ? 'timeLimit' : null;
+      if (stop !== null) {
+        if (generator !== null) (validation as unknown as { generatorState: RandomState }).generatorState = generator;
+        return stop;
+      }
+    }
+    const { lossSum, tokens } = r.value;
+    if (tokens === 0) throw new RangeError('Expected `validation` to yield at least one batch, got none.');
+    const loss = lossSum / tokens;
+    const improved = this.#best === null || loss < this.#best.loss;
+    if (improved) {
+      this.#best = { loss, step: this.#step, epoch: this.#epoch };
+      this.#bad = 0;
+      if (o.keepBest) {
+        const weights = model.flatParameters;
+        if (this.#bestParameters === null) this.#bestParameters = weights.slice();
+        else this.#bestParameters.set(weights);
+      }
+    } else {
+      this.#bad++;
+    }
+    const plateau = o.schedule as { name?: unknown; step?: (loss: number) => number } | undefined;
+    if (plateau?.name === 'reduceOnPlateau' && typeof plateau.step === 'function') plateau.step(loss);
+    const lr = o.schedule !== undefined ? scheduledLr(o.schedule, { step: this.#step, epoch: this.#epoch }) : this.#optimizer.lr ?? NaN;
+    const info: EvalInfo = {
+      step: this.#step,
+      epoch: this.#epoch,
+      atEpochEnd,
+      loss,
+      perplexity: Math.exp(loss),
+      tokens,
+      improved,
+      bestLoss: this.#best!.loss,
+      lr,
+      elapsedMs: now() - this.#start,
+    };
+    this.#evaluations.push(info);
+    if (o.onEval !== undefined) await o.onEval(info);
+    return null;
+  }
+
+  async #maybeCheckpoint(): Promise<void> {
+    const o = this.#o;
+    if (o.checkpointEvery !== undefined && this.#step % o.checkpointEvery === 0 && this.#stepsThisCall > 0) {
+      await o.onCheckpoint!(this.capture());
+    }
+  }
+
+  /** A copy of the position (see {@link TrainingState}). */
+  capture(): TrainingState {
+    const o = this.#o;
+    const schedule = o.schedule as (Schedule & { stateDict?: () => ReduceOnPlateauState }) | undefined;
+    const resumable = isResumable(this.#loader);
+    return {
+      format: 'lstm-lm/training-state',
+      version: 1,
+      step: this.#step,
+      epoch: this.#epoch,
+      batchInEpoch: this.#batchInEpoch,
+      tokens: this.#tokens,
+      epochLossSum: this.#epochLossSum,
+      epochTokens: this.#epochTokens,
+      pendingEvaluation: this.#pending,
+      // Before the epoch started, the generator it will draw from is the loader's current one.
+      loaderGenerator: !resumable ? null : this.#loaderGenerator ?? generatorOf(this.#loader),
+      validationGenerator: generatorOf(o.validation),
+      modelGenerator: this.#model.generatorState,
+      optimizer: this.#optimizer.stateDict?.() ?? null,
+      schedule: schedule === undefined ? null : {
+        json: schedule.toJSON?.() ?? null,
+        state: typeof schedule.stateDict === 'function' ? schedule.stateDict() : null,
+      },
+      recurrent: this.#flow.carried(),
+      best: this.#best === null ? null : { ...this.#best, parameters: this.#bestParameters?.slice() ?? null },
+      evaluationsWithoutImprovement: this.#bad,
+    };
+  }
+
+  /** Checks every field of `s` against this run, then applies it (nothing changes on error). */
+  #resume(s: TrainingState): void {
+    const model = this.#model, o = this.#o;
+    if (typeof s !== 'object' || s === null || s.format !== 'lstm-lm/training-state') {
+      throw new TypeError(`Expected \`resumeFrom\` to be a TrainingState (format 'lstm-lm/training-state'), got ${show(s)}.`);
+    }
+    if (s.version !== 1) throw new RangeError(`Expected \`resumeFrom.version\` to be 1, got ${show(s.version)}.`);
+    for (const key of ['step', 'epoch', 'batchInEpoch', 'tokens', 'epochTokens', 'evaluationsWithoutImprovement'] as const) {
+      checkNonNegativeInteger(`resumeFrom.${key}`, s[key]);
+    }
+    if (typeof s.epochLossSum !== 'number' || !Number.isFinite(s.epochLossSum)) {
+      throw new TypeError(`Expected \`resumeFrom.epochLossSum\` to be a finite number, got ${show(s.epochLossSum)}.`);
+    }
+    if (s.pendingEvaluation !== null && s.pendingEvaluation !== 'step' && s.pendingEvaluation !== 'epochEnd') {
+      throw new RangeError(`Expected \`resumeFrom.pendingEvaluation\` to be 'step', 'epochEnd' or null, got ${show(s.pendingEvaluation)}.`);
+    }
+    if (s.pendingEvaluation !== null && o.validation === undefined) {
+      throw new TypeError(`Expected \`validation\` to resume a state with a pending evaluation (${show(s.pendingEvaluation)}), got none.`);
+    }
+    const scratch = new Random(0);
+    const checkGenerator = (name: string, g: unknown): void => {
+      try {
+        scratch.state = g as RandomState;
+      } catch (error) {
+        throw new TypeError(`Expected \`resumeFrom.${name}\` to be a generator state { words, spare }: ${(error as Error).message}`);
+      }
+    };
+    checkGenerator('modelGenerator', s.modelGenerator);
+    const loaderResumable = isResumable(this.#loader);
+    if (loaderResumable !== (s.loaderGenerator !== null)) {
+      throw new TypeError(
+        `Expected \`resumeFrom.loaderGenerator\` to be ${loaderResumable ? 'a generator state (the loader has one)' : 'null (the loader has no generator)'}, got ${show(s.loaderGenerator)}.`,
+      );
+    }
+    if (s.loaderGenerator !== null) checkGenerator('loaderGenerator', s.loaderGenerator);
+    const validationGenerator = generatorOf(o.validation);
+    if ((validationGenerator !== null) !== (s.validationGenerator !== null)) {
+      throw new TypeError(`Expected \`resumeFrom.validationGenerator\` to be ${validationGenerator !== null ? 'a generator state' : 'null'}, got ${show(s.validationGenerator)}.`);
+    }
+    if (s.validationGenerator !== null) checkGenerator('validationGenerator', s.validationGenerator);
+    const hasStateDict = typeof this.#optimizer.stateDict === 'function' && typeof this.#optimizer.loadStateDict === 'function';
+    if (hasStateDict !== (s.optimizer !== null)) {
+      throw new TypeError(`Expected \`resumeFrom.optimizer\` to be ${hasStateDict ? "the optimiser's state dict" : 'null'}, got ${show(s.optimizer)}.`);
+    }
+    const schedule = o.schedule as (Schedule & { loadStateDict?: (st: ReduceOnPlateauState) => void }) | undefined;
+    const scheduleState = s.schedule?.state ?? null;
+    if (scheduleState !== null && typeof schedule?.loadStateDict !== 'function') {
+      throw new TypeError('Expected a `schedule` with loadStateDict (a reduceOnPlateau) to resume `resumeFrom.schedule.state`, got none.');
+    }
+    const floatType = model.dtype === 'float64' ? Float64Array : Float32Array;
+    if (s.recurrent !== null) {
+      const { h, c } = (s.recurrent ?? {}) as Partial<LSTMState>;
+      const unit = model.numLayers * model.numHiddens;
+      for (const [name, a] of [['h', h], ['c', c]] as const) {
+        if (!(a instanceof floatType) || a.length === 0 || a.length % unit !== 0 || a.length !== h!.length) {
+          throw new TypeError(`Expected \`resumeFrom.recurrent.${name}\` to be a ${floatType.name} of L·B·H values (a multiple of ${unit}), got ${show(a)}.`);
+        }
+        if (!allFinite(a)) throw new RangeError(`Expected \`resumeFrom.recurrent.${name}\` to be finite.`);
+      }
+    }
+    if (s.best !== null) {
+      const b = s.best;
+      if (typeof b !== 'object' || typeof b.loss !== 'number' || !Number.isFinite(b.loss)) {
+        throw new TypeError(`Expected \`resumeFrom.best\` to be null or { loss, step, epoch, parameters }, got ${show(b)}.`);
+      }
+      checkNonNegativeInteger('resumeFrom.best.step', b.step);
+      checkNonNegativeInteger('resumeFrom.best.epoch', b.epoch);
+      const n = model.flatParameters.length;
+      if (b.parameters !== null && (!(b.parameters instanceof floatType) || b.parameters.length !== n)) {
+        throw new TypeError(`Expected \`resumeFrom.best.parameters\` to be null or a ${floatType.name} of ${n} values, got ${show(b.parameters)}.`);
+      }
+    }
+    // Everything checked but the optimiser's and the schedule's own states, which check
+    // themselves and change nothing on error: load them first, then the rest cannot fail.
+    if (s.optimizer !== null) this.#optimizer.loadStateDict!(s.optimizer);
+    if (scheduleState !== null) schedule!.loadStateDict!(scheduleState);
+    model.generatorState = s.modelGenerator;
+    if (s.loaderGenerator !== null) (this.#loader as ResumableLoader).generatorState = s.loaderGenerator;
+    if (s.validationGenerator !== null) (o.validation as unknown as { generatorState: RandomState }).generatorState = s.validationGenerator;
+    this.#step = s.step;
+    this.#epoch = s.epoch;
+    this.#batchInEpoch = s.batchInEpoch;
+    this.#tokens = s.tokens;
+    this.#epochLossSum = s.epochLossSum;
+    this.#epochTokens = s.epochTokens;
+    this.#pending = s.pendingEvaluation;
+    this.#bad = s.evaluationsWithoutImprovement;
+    if (s.best !== null) {
+      this.#best = { loss: s.best.loss, step: s.best.step, epoch: s.best.epoch };
+      this.#bestParameters = s.best.parameters?.slice() ?? null;
+    }
+    this.#flow.restore(s.recurrent);
+  }
+}
