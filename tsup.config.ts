@@ -1,8 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // `lstm-lm` (runs anywhere) and `lstm-lm/node` (Node-only helpers).
-  entry: { index: 'src/index.ts', node: 'node/index.ts' },
+  // `lstm-lm` (runs anywhere), `lstm-lm/kernels` (the low-level kernels) and `lstm-lm/node`
+  // (Node-only helpers).
+  entry: { index: 'src/index.ts', kernels: 'src/kernels.ts', node: 'node/index.ts' },
   format: ['esm', 'cjs'],
   dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
   // No source maps in the package: the output is unminified (names and structure as in src/),
