@@ -2,7 +2,7 @@ import type { Kernels } from '../backend/table.js';
 import type { FloatArray } from '../tensor/float-array.js';
 import { outputWeightGradients } from './output.js';
 import type { LayerContext, Pass } from './pass.js';
-import { split } from './runner.js';
+import { partStart } from './runner.js';
 
 // One LSTM layer over T steps: forward and backward side by side, as phases (see runner.ts).
 // Dimensions: B batch rows, T steps, H hidden units, n = B·H, N = T·B time-major rows,
@@ -17,12 +17,18 @@ import { split } from './runner.js';
 // gather, its gradient a scatter-add), the embedded rows (layer 0 with one), or the layer
 // below's output H (⊙ its dropout mask when the pass applies dropout).
 
-/** The layer's input rows as (array, offset of row 0), or null for one-hot ids (xT). */
-function inputRows(pass: Pass, l: number): { x: FloatArray | null; xo: number } {
-  const { ws } = pass;
-  if (l === 0) return { x: ws.emb, xo: 0 }; // null without an embedding: one-hot
-  const below = ws.layers[l - 1]!;
-  return pass.dropout ? { x: below.out, xo: 0 } : { x: below.hs, xo: ws.B * pass.config.numHiddens };
+/**
+ * The layer's input rows: the array (null for one-hot ids: xT) and, from inputOffset, where
+ * its row 0 is — the embedded rows, the layer below's dropped output, or its hs[1..T].
+ */
+function inputArray(pass: Pass, l: number): FloatArray | null {
+  if (l === 0) return pass.ws.emb; // null without an embedding: one-hot
+  const below = pass.ws.layers[l - 1]!;
+  return pass.dropout ? below.out : below.hs;
+}
+
+function inputOffset(pass: Pass, l: number): number {
+  return l === 0 || pass.dropout ? 0 : pass.ws.B * pass.config.numHiddens;
 }
 
 /**
@@ -36,13 +42,13 @@ export function layerInputForward(k: Kernels, c: LayerContext, part: number, par
   const { B, T } = ws;
   const H = pass.config.numHiddens, n = B * H, Tn = T * n;
   const lw = ws.layers[l]!, p = layout.layers[l]!, I = p.inputSize;
-  const [r0, R] = split(T * B, part, parts);
+  const r0 = partStart(T * B, part, parts), R = partStart(T * B, part + 1, parts) - r0;
   if (l === 0 && ws.emb !== null) k.gatherRows(ws.emb, r0 * I, W, layout.embed, ws.xT, r0, 1, R, I, false);
   if (l > 0 && pass.dropout) {
     const below = ws.layers[l - 1]!;
     k.mul(below.out!, r0 * H, below.hs, n + r0 * H, below.mask!, r0 * H, R * H);
   }
-  const { x, xo } = inputRows(pass, l);
+  const x = inputArray(pass, l), xo = inputOffset(pass, l);
   for (let g = 0; g < 4; g++) {
     const gp = p.gates[g]!, z = g * Tn + r0 * H;
     if (x === null) k.gatherRows(lw.gates, z, W, gp.W_x, ws.xT, r0, 1, R, H, false);
@@ -59,7 +65,7 @@ export function layerRecurrenceForward(k: Kernels, c: LayerContext, part: number
   const { B, T } = ws;
   const H = pass.config.numHiddens, n = B * H, Tn = T * n;
   const { gates, hs, cs, tanhC } = ws.layers[l]!, p = pass.layout.layers[l]!;
-  const [b0, m] = split(B, part, parts);
+  const b0 = partStart(B, part, parts), m = partStart(B, part + 1, parts) - b0;
   for (let t = 0; t < T; t++) {
     const row = t * n + b0 * H; // rows b0… of step t in a (T, B, H) array
     for (let g = 0; g < 4; g++) k.matmul(gates, g * Tn + row, hs, row, W, p.gates[g]!.W_h, m, H, H, true);
@@ -80,7 +86,7 @@ export function layerRecurrenceBackward(k: Kernels, c: LayerContext, part: numbe
   const { B, T } = ws;
   const H = pass.config.numHiddens, n = B * H, Tn = T * n;
   const { gates, cs, tanhC, dHs, dGates, dh0, dc0 } = ws.layers[l]!, p = pass.layout.layers[l]!;
-  const [b0, m] = split(B, part, parts);
+  const b0 = partStart(B, part, parts), m = partStart(B, part + 1, parts) - b0;
   for (let t = T - 1; t >= 0; t--) {
     const row = t * n + b0 * H;
     k.lstmCellBackward(dGates, row, gates, row, cs, row, tanhC, row, dHs, row, dc0, b0 * H, Tn, m * H);
@@ -107,11 +113,11 @@ export function layerInputBackward(k: Kernels, c: LayerContext, part: number, pa
   const { hs, dGates } = ws.layers[l]!, p = layout.layers[l]!, I = p.inputSize;
   const dx = l > 0 ? ws.layers[l - 1]!.dHs : ws.dEmb; // null: one-hot input has no gradient
   if (dx !== null) {
-    const [r0, R] = split(N, part, parts);
+    const r0 = partStart(N, part, parts), R = partStart(N, part + 1, parts) - r0;
     for (let g = 0; g < 4; g++) k.matmulNT(dx, r0 * I, dGates, g * Tn + r0 * H, W, p.gates[g]!.W_x, R, H, I, g > 0);
     if (l > 0 && pass.dropout) k.mul(dx, r0 * H, dx, r0 * H, ws.layers[l - 1]!.mask!, r0 * H, R * H);
   }
-  const { x, xo } = inputRows(pass, l);
+  const x = inputArray(pass, l), xo = inputOffset(pass, l);
   const tasks = l === pass.config.numLayers - 1 ? 5 : 4;
   for (let task = part; task < tasks; task += parts) {
     if (task === 4) {

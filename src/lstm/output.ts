@@ -1,7 +1,7 @@
 import type { Kernels } from '../backend/table.js';
 import type { FloatArray } from '../tensor/float-array.js';
 import type { Pass } from './pass.js';
-import { split } from './runner.js';
+import { partStart } from './runner.js';
 
 // The output layer and the loss, forward and backward side by side. X is the top layer's
 // output over all N = T·B time-major rows ((N)×H: hs[1..T], or its dropped copy):
@@ -10,9 +10,14 @@ import { split } from './runner.js';
 //   dY = (softmax(Y) − onehot)/N          dX = dY W_hqᵀ  (⊙ mask)            (outputForward, mode 2)
 //   dW_hq += Xᵀ dY   db_q += Σ_rows dY                                       (outputWeightGradients)
 
-function topOutput(pass: Pass): { x: FloatArray; xo: number } {
+/** The output layer's input: the top layer's dropped output, or its hs (rows from topOffset). */
+function topArray(pass: Pass): FloatArray {
   const top = pass.ws.layers[pass.config.numLayers - 1]!;
-  return pass.dropout ? { x: top.out!, xo: 0 } : { x: top.hs, xo: pass.ws.B * pass.config.numHiddens };
+  return pass.dropout ? top.out! : top.hs;
+}
+
+function topOffset(pass: Pass): number {
+  return pass.dropout ? 0 : pass.ws.B * pass.config.numHiddens;
 }
 
 /**
@@ -25,9 +30,9 @@ export function outputForward(k: Kernels, pass: Pass, part: number, parts: numbe
   const { B, T, logits, yT } = ws;
   const H = config.numHiddens, V = config.vocabSize, N = T * B, n = B * H;
   const top = ws.layers[config.numLayers - 1]!;
-  const [r0, R] = split(N, part, parts);
+  const r0 = partStart(N, part, parts), R = partStart(N, part + 1, parts) - r0;
   if (pass.dropout) k.mul(top.out!, r0 * H, top.hs, n + r0 * H, top.mask!, r0 * H, R * H);
-  const { x, xo } = topOutput(pass);
+  const x = topArray(pass), xo = topOffset(pass);
   k.matmul(logits, r0 * V, x, xo + r0 * H, W, layout.output.W_hq, R, H, V, false);
   k.addBias(logits, r0 * V, W, layout.output.b_q, R, V);
   if (pass.mode === 0) return 0;
@@ -44,7 +49,7 @@ export function outputForward(k: Kernels, pass: Pass, part: number, parts: numbe
 export function outputWeightGradients(k: Kernels, pass: Pass): void {
   const { ws, layout, dW, config } = pass;
   const N = ws.T * ws.B, H = config.numHiddens, V = config.vocabSize;
-  const { x, xo } = topOutput(pass);
+  const x = topArray(pass), xo = topOffset(pass);
   k.matmulTN(dW, layout.output.W_hq, x, xo, ws.logits, 0, H, N, V, true);
   k.addBiasBackward(dW, layout.output.b_q, ws.logits, 0, N, V);
 }
