@@ -25,6 +25,23 @@
  * - `GAP`: bytes of the data that no tensor covers (the format forbids holes).
  * - `METADATA`: `__metadata__` that is not an object of strings.
  * - `NON_FINITE`: a NaN or ±Infinity where finite numbers are required (see `checkFinite`).
+ *
+ * Model checkpoint codes (`loadCheckpoint`, `importPyTorch`):
+ * - `NOT_A_CHECKPOINT`: the metadata do not name this library's format (another safetensors
+ *   file; a PyTorch export is read with `importPyTorch`).
+ * - `UNSUPPORTED_VERSION`: written in a newer format version than this reader knows.
+ * - `METADATA_FIELD`: a metadata entry that is missing or whose text is not valid JSON (or not
+ *   the expected shape, or uses a `__proto__`, `constructor` or `prototype` key).
+ * - `CONFIG`: a model config the model itself refuses (its own validation, the message quoted).
+ * - `VOCAB`: a vocabulary that is invalid or whose size differs from the config's `vocabSize`.
+ * - `MISSING_TENSOR` / `UNEXPECTED_TENSOR`: a tensor the config needs is absent, or one that no
+ *   part of the checkpoint uses is present.
+ * - `TENSOR_DTYPE`: a tensor of another dtype than the model's (F32 for float32, F64 for float64).
+ * - `TENSOR_SHAPE`: a tensor whose shape disagrees with the config.
+ * - `GENERATOR`: a generator state that is not four 32-bit words and a spare.
+ * - `OPTIMIZER`: optimiser metadata or buffers its class refuses.
+ * - `SCHEDULE`: a schedule description or state that its factory refuses.
+ * - `TRAINING`: a training state whose structure or tensor references are invalid.
  */
 export type CheckpointFormatErrorCode =
   | 'TRUNCATED'
@@ -41,7 +58,20 @@ export type CheckpointFormatErrorCode =
   | 'OVERLAP'
   | 'GAP'
   | 'METADATA'
-  | 'NON_FINITE';
+  | 'NON_FINITE'
+  | 'NOT_A_CHECKPOINT'
+  | 'UNSUPPORTED_VERSION'
+  | 'METADATA_FIELD'
+  | 'CONFIG'
+  | 'VOCAB'
+  | 'MISSING_TENSOR'
+  | 'UNEXPECTED_TENSOR'
+  | 'TENSOR_DTYPE'
+  | 'TENSOR_SHAPE'
+  | 'GENERATOR'
+  | 'OPTIMIZER'
+  | 'SCHEDULE'
+  | 'TRAINING';
 
 /** Where in the file a problem is, when known. */
 export interface CheckpointFormatErrorLocation {
