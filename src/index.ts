@@ -34,9 +34,19 @@ export type {
 // Training, evaluation, prediction
 export { train, trainEpoch, TrainingDivergedError } from './train/train.js';
 export type { TrainOptions, TrainEpochOptions, EpochStats, StatePolicy, BatchSource, Optimizer } from './train/train.js';
-export { perplexity } from './train/evaluate.js';
-export type { PerplexityOptions } from './train/evaluate.js';
+export { perplexity, evaluate } from './train/evaluate.js';
+export type { PerplexityOptions, EvaluateOptions, Evaluation } from './train/evaluate.js';
 export { predict, predictText } from './train/predict.js';
+
+// Asynchronous training: validation, callbacks, early stopping, best weights, exact resume
+export { fit } from './train/fit.js';
+export type {
+  FitOptions, FitResult, StepInfo, EvalInfo, EpochInfo, StopReason, BestWeights, TrainingState, ResumableLoader,
+} from './train/fit.js';
+export { nextMacrotask } from './train/yield.js';
+export { splitCorpus } from './data/split.js';
+export type { SplitCorpusOptions, CorpusSplit } from './data/split.js';
+export type { SeqEpochIterator } from './data/iterators.js';
 
 // Generation: sampling (temperature, top-k, top-p, min-p, repetition penalty), stop strings, streaming
 export { sampleToken } from './generate/sample.js';
