@@ -65,3 +65,48 @@ export async function throughput(lib, { threads, hidden = 256, batches = 20, war
     losses,
   };
 }
+
+/**
+ * The asynchronous loop on the page's main thread: `fit` with validation every 5 steps, stopped
+ * by `AbortSignal.timeout(abortMs)`, while a 10 ms interval counts how often UI timers ran;
+ * then a run stopped by `timeLimit`.
+ */
+export async function fitKeepsTimers(lib, { abortMs = 400 } = {}) {
+  const { loadCorpus, splitCorpus, SeqDataLoader, LSTMLanguageModel, Adam, fit } = lib;
+  const line = 'the time traveller for so it will be convenient to speak of him was expounding a recondite matter to us ';
+  const { corpus, vocab } = loadCorpus([line.repeat(40)], { token: 'char' });
+  const { train, validation } = splitCorpus(corpus, { valFraction: 0.2, batchSize: 8, numSteps: 20 });
+  const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 64, numLayers: 2, dropout: 0.2, init: 'pytorch', seed: 0 });
+  const loader = new SeqDataLoader(train, { batchSize: 8, numSteps: 20, seed: 0 });
+  let ticks = 0;
+  const timer = setInterval(() => { ticks++; }, 10);
+  const losses = [];
+  let last = performance.now(), longestStepMs = 0;
+  const start = performance.now();
+  const result = await fit(model, loader, new Adam(model.parameters(), { lr: 3e-3 }), {
+    epochs: 10_000, signal: AbortSignal.timeout(abortMs), validation, evalEvery: 5, clipNorm: 5,
+    onStep: ({ loss }) => {
+      const t = performance.now();
+      longestStepMs = Math.max(longestStepMs, t - last);
+      last = t;
+      losses.push(loss);
+    },
+  });
+  const elapsedMs = performance.now() - start;
+  clearInterval(timer);
+  const limited = await fit(model, loader, new Adam(model.parameters(), { lr: 3e-3 }), { timeLimit: 0.2 });
+  model.dispose();
+  return {
+    backend: model.backend,
+    stopReason: result.stopReason,
+    steps: result.steps,
+    evaluations: result.evaluations.length,
+    elapsedMs,
+    longestStepMs,
+    ticks,
+    firstLoss: losses[0],
+    lastLoss: losses.at(-1),
+    limitedStopReason: limited.stopReason,
+    limitedMs: limited.elapsedMs,
+  };
+}

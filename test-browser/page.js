@@ -46,7 +46,7 @@ async function attempt(fn) {
 async function main() {
   const lib = await import('/dist/index.js');
   const { LSTMLanguageModel, preloadWasm, wasmSimdSupported } = lib;
-  const { trainILoveCat, throughput } = await import('/test-browser/cases.js');
+  const { trainILoveCat, throughput, fitKeepsTimers } = await import('/test-browser/cases.js');
   const r = {
     userAgent: navigator.userAgent,
     crossOriginIsolated: globalThis.crossOriginIsolated,
@@ -110,6 +110,9 @@ async function main() {
     r.throughput1.push(await attempt(() => throughput(lib, { threads: 1 })));
     r.throughput2.push(await attempt(() => throughput(lib, { threads: 2 })));
   }
+
+  // (e) the asynchronous loop keeps the page's timers running, and stops on time.
+  r.fit = await attempt(() => fitKeepsTimers(lib));
 
   // (d) the library inside a dedicated module worker (which itself runs 2 threads there).
   r.moduleWorker = await attempt(() => new Promise((resolve, reject) => {

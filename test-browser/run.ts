@@ -76,6 +76,11 @@ interface Results {
   throughput2: Attempt<Throughput>[];
   moduleWorker: Attempt<{ crossOriginIsolated: boolean; auto: Attempt<Mission>; wasmThreads2: Attempt<Mission> }>;
   allWorkerErrors: string[];
+  fit: Attempt<FitCase>;
+}
+interface FitCase {
+  backend: string; stopReason: string; steps: number; evaluations: number; elapsedMs: number; longestStepMs: number;
+  ticks: number; firstLoss: number; lastLoss: number; limitedStopReason: string; limitedMs: number;
 }
 
 const failures: string[] = [];
@@ -168,6 +173,17 @@ function report(r: Results): void {
     if (wt !== undefined) check(wt.threads === 2, `worker mission model.threads = ${wt.threads}`);
   }
   check(r.allWorkerErrors.length === 0, `worker error events overall: ${r.allWorkerErrors.length}`);
+
+  console.log('\n(e) fit(): asynchronous training on the main thread, AbortSignal.timeout(400), a 10 ms interval');
+  const f = got('fit', r.fit);
+  if (f !== undefined) {
+    console.log(`  ${f.backend}: ${f.steps} steps, ${f.evaluations} evaluations in ${f.elapsedMs.toFixed(0)} ms; longest step ${f.longestStepMs.toFixed(1)} ms; ${f.ticks} ticks; loss ${f.firstLoss.toFixed(3)} → ${f.lastLoss.toFixed(3)}`);
+    check(f.stopReason === 'aborted', `stopReason '${f.stopReason}' (want 'aborted')`);
+    check(f.steps > 2 && f.evaluations >= 1, `trained ${f.steps} steps with ${f.evaluations} evaluations`);
+    check(f.elapsedMs < 400 + 2 * f.longestStepMs + 200, `stopped ${f.elapsedMs.toFixed(0)} ms after start (timeout 400 ms, within two steps + 200 ms)`);
+    check(f.ticks >= f.elapsedMs / 10 / 4, `interval ran ${f.ticks} times in ${f.elapsedMs.toFixed(0)} ms (≥ a quarter of the 10 ms ticks)`);
+    check(f.limitedStopReason === 'timeLimit' && f.limitedMs < 200 + 2 * f.longestStepMs + 200, `timeLimit 0.2 s: '${f.limitedStopReason}' after ${f.limitedMs.toFixed(0)} ms`);
+  }
 
   console.log('\nper-epoch perplexities');
   for (const [name, a] of [['js', r.js], ['wasm', r.wasm], ['wasm ×2', r.wasmThreads2]] as const) {
