@@ -57,7 +57,21 @@ export type {
   UnknownTokenPolicy,
 } from './generate/generate.js';
 
-// Text pipeline
+// Checkpoints: one safetensors file (model, vocabulary, optimiser, training state); PyTorch interop
+export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION } from './checkpoint/checkpoint.js';
+export type {
+  SaveCheckpointOptions, LoadCheckpointOptions, LoadedCheckpoint, CheckpointOptimizer, TrainingValue,
+} from './checkpoint/checkpoint.js';
+export { exportPyTorch, importPyTorch } from './checkpoint/pytorch.js';
+export type { ExportPyTorchOptions, ImportPyTorchOptions, ImportedPyTorch } from './checkpoint/pytorch.js';
+export { encodeSafetensors, decodeSafetensors, checkFinite, SAFETENSORS_DTYPES, MAX_HEADER_BYTES } from './checkpoint/safetensors.js';
+export type {
+  SafetensorsDtype, SafetensorsTensor, NamedSafetensorsTensor, DecodedSafetensors, SafetensorsLimits, SafetensorsArrays,
+} from './checkpoint/safetensors.js';
+export { CheckpointFormatError } from './checkpoint/errors.js';
+export type { CheckpointFormatErrorCode, CheckpointFormatErrorLocation } from './checkpoint/errors.js';
+export { VERSION } from './version.js';
+
 export { tokenize, Vocab, preprocess, loadCorpus, seqDataIterSequential, seqDataIterRandom, SeqDataLoader } from './data/index.js';
 export type {
   TokenType, VocabOptions, VocabJSON, LoadCorpusOptions, LoadedCorpus, TokenBatch, SeqBatch, SeqBatchIterator,

@@ -11,7 +11,7 @@ import { LSTMLanguageModel, type LSTMLanguageModelOptions } from '../lstm/model.
 import { parameterLayout } from '../lstm/parameters.js';
 import { Adam } from '../optim/adam.js';
 import { AdamW } from '../optim/adamw.js';
-import type { OptimizerName } from '../optim/optimizer.js';
+import type { OptimizerName, OptimizerStateDict } from '../optim/optimizer.js';
 import type { Trainable } from '../optim/params.js';
 import { RMSprop } from '../optim/rmsprop.js';
 import { scheduleFromJSON, type ReduceOnPlateauState, type Schedule, type ScheduleJSON } from '../optim/schedules.js';
@@ -19,6 +19,7 @@ import { SGD } from '../optim/sgd.js';
 import type { FloatArray } from '../tensor/float-array.js';
 import { Random, type RandomState } from '../tensor/random.js';
 import type { WorkerFactory } from '../threads/pool.js';
+import type { TrainingState } from '../train/fit.js';
 import { VERSION } from '../version.js';
 import { CheckpointFormatError } from './errors.js';
 import { checkTensor, isPlainObject, readJsonField, refuse, type PlainJson } from './fields.js';
@@ -57,8 +58,12 @@ export interface SaveCheckpointOptions {
   optimizer?: CheckpointOptimizer;
   /** A built-in learning-rate schedule (`toJSON`), with its state when it has one (reduceOnPlateau). */
   schedule?: Schedule;
-  /** The training loop's state (see {@link TrainingValue}), returned as saved by `loadCheckpoint`. */
-  training?: object;
+  /**
+   * The training loop's state: `fit`'s {@link TrainingState} (its `result.state` or an
+   * `onCheckpoint` state), or any plain object of {@link TrainingValue}s; `loadCheckpoint`
+   * returns it as saved. When its `optimizer` is `optimizer`'s state, it is stored once.
+   */
+  training?: TrainingState | object;
 }
 
 /** Options of {@link loadCheckpoint}: where the loaded model runs (not part of the file). */
@@ -80,8 +85,11 @@ export interface LoadedCheckpoint {
   optimizer?: CheckpointOptimizer;
   /** The schedule, when one was saved (a plateau schedule with its state). */
   schedule?: Schedule;
-  /** The training state, when one was saved: as given to `saveCheckpoint` (typed arrays as their own types). */
-  training?: unknown;
+  /**
+   * The training state, when one was saved: as given to `saveCheckpoint` (typed arrays as their
+   * own types), for `fit(model, loader, optimizer, { resumeFrom: training })`, which checks it.
+   */
+  training?: TrainingState;
   /** The library version that wrote the file. */
   libraryVersion: string;
 }
@@ -164,13 +172,42 @@ export function saveCheckpoint(model: LSTMLanguageModel, options: SaveCheckpoint
     if (!isPlainObject(o.training)) {
       throw new TypeError(`Expected \`training\` to be a plain object of JSON values and typed arrays, got ${show(o.training)}.`);
     }
-    metadata.training = JSON.stringify(encodeTraining(o.training, 'training', tensors, new Set(), 0));
+    // fit's TrainingState holds the optimiser's state dict: when it is the optimiser's current
+    // state (saved above), store a reference instead of a second copy of every buffer.
+    let training = o.training as Record<string, unknown>;
+    const optimizer = o.optimizer as CheckpointOptimizer | undefined;
+    if (optimizer !== undefined && isPlainObject(training.optimizer) && sameState(training.optimizer, optimizer.stateDict())) {
+      training = { ...training, optimizer: OPTIMIZER_REF };
+    }
+    metadata.training = JSON.stringify(encodeTraining(training, 'training', tensors, new Set(), 0));
   }
   return encodeSafetensors(tensors, metadata);
 }
 
 function tensor(name: string, dtype: 'F32' | 'F64', shape: readonly number[], data: FloatArray): NamedSafetensorsTensor {
   return (dtype === 'F64' ? { name, dtype, shape, data: data as Float64Array } : { name, dtype, shape, data: data as Float32Array });
+}
+
+/** Marks `training.optimizer` as "the optimiser's state dict, saved under `optimizer`". */
+const OPTIMIZER_REF = Symbol('optimizer state');
+
+/** True when `a` is a state dict equal, bit for bit, to `b`. */
+function sameState(a: Record<string, unknown>, b: OptimizerStateDict): boolean {
+  if (a.name !== b.name || a.step !== b.step || !Object.is(a.lr, b.lr) || !isPlainObject(a.buffers)) return false;
+  const names = Object.keys(b.buffers);
+  const given = a.buffers as Record<string, unknown>;
+  if (Object.keys(given).length !== names.length) return false;
+  return names.every((n) => {
+    const x = given[n], y = b.buffers[n]!;
+    return Array.isArray(x) && x.length === y.length && x.every((arr: unknown, i) => sameBits(arr, y[i]!));
+  });
+}
+
+function sameBits(x: unknown, y: FloatArray): boolean {
+  if (!ArrayBuffer.isView(x) || (x as FloatArray).constructor !== y.constructor || (x as FloatArray).length !== y.length) return false;
+  const a = new Uint8Array(x.buffer, x.byteOffset, x.byteLength), b = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The same parameter: the same object, or a view of the same elements. */
@@ -215,6 +252,7 @@ const MAX_TRAINING_DEPTH = 32;
  */
 function encodeTraining(value: unknown, path: string, tensors: NamedSafetensorsTensor[], names: Set<string>, depth: number): PlainJson {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (value === OPTIMIZER_REF) return { $optimizer: 'state' };
   if (typeof value === 'number') {
     return Number.isFinite(value) && !Object.is(value, -0) ? value : { $number: Object.is(value, -0) ? '-0' : String(value) };
   }
@@ -284,7 +322,11 @@ export function loadCheckpoint(bytes: Uint8Array, options: LoadCheckpointOptions
     const loaded: LoadedCheckpoint = { model, vocab: plan.vocab, libraryVersion: plan.libraryVersion };
     if (plan.optimizer !== undefined) loaded.optimizer = plan.optimizer.build(model);
     if (plan.schedule !== undefined) loaded.schedule = plan.schedule;
-    if (plan.training !== undefined) loaded.training = plan.training;
+    if (plan.training !== undefined) {
+      const training = { ...plan.training };
+      if (training.optimizer === OPTIMIZER_REF) training.optimizer = loaded.optimizer!.stateDict();
+      loaded.training = training as unknown as TrainingState;
+    }
     return loaded;
   } catch (error) {
     model.dispose();
@@ -299,7 +341,7 @@ interface CheckpointPlan {
   libraryVersion: string;
   optimizer?: { build(model: LSTMLanguageModel): CheckpointOptimizer };
   schedule?: Schedule;
-  training?: unknown;
+  training?: Record<string, unknown>;
 }
 
 /** Checks every part of a decoded file against the others; builds nothing big. */
@@ -348,7 +390,7 @@ function readCheckpoint(metadata: Record<string, string>, tensors: Map<string, S
   const schedule = readJsonField(metadata, 'schedule', false);
   if (schedule !== undefined) plan.schedule = readSchedule(schedule);
   const training = readJsonField(metadata, 'training', false);
-  if (training !== undefined) plan.training = decodeTraining(training, tensors, used);
+  if (training !== undefined) plan.training = decodeTraining(training, tensors, used, plan.optimizer);
 
   for (const name of tensors.keys()) {
     if (!used.has(name)) {
@@ -497,7 +539,9 @@ const TRAINING_ARRAYS: Readonly<Partial<Record<SafetensorsTensor['dtype'], true>
 };
 
 /** The training value from its JSON: `$tensor` references replaced by the tensors, `$number`s by numbers. */
-function decodeTraining(value: PlainJson, tensors: Map<string, SafetensorsTensor>, used: Set<string>): unknown {
+function decodeTraining(
+  value: PlainJson, tensors: Map<string, SafetensorsTensor>, used: Set<string>, optimizerState: unknown,
+): Record<string, unknown> {
   const fail = (path: string, detail: string, tensor?: string): never => {
     throw new CheckpointFormatError('TRAINING', `Invalid checkpoint: metadata "training" at ${path} ${detail}.`, tensor === undefined ? {} : { tensor });
   };
@@ -512,6 +556,12 @@ function decodeTraining(value: PlainJson, tensors: Map<string, SafetensorsTensor
         const numbers: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 };
         if (typeof ref !== 'string' || !Object.prototype.hasOwnProperty.call(numbers, ref)) fail(path, `has $number ${show(ref)}; expected "NaN", "Infinity", "-Infinity" or "-0"`);
         return numbers[ref as string];
+      }
+      if (keys[0] === '$optimizer') {
+        if (ref !== 'state' || path !== 'training.optimizer' || optimizerState === undefined) {
+          fail(path, 'refers to the optimiser\'s state, which only training.optimizer may do, in a file that saves an optimiser');
+        }
+        return OPTIMIZER_REF;
       }
       if (keys[0] !== '$tensor') return fail(path, `has the unknown key ${JSON.stringify(keys[0])}`);
       if (typeof ref !== 'string' || !ref.startsWith('training.')) return fail(path, `refers to ${show(ref)}; expected a tensor name "training.…"`);
@@ -529,5 +579,5 @@ function decodeTraining(value: PlainJson, tensors: Map<string, SafetensorsTensor
     return out;
   };
   if (!isPlainObject(value)) return fail('the top level', `must be an object, got ${show(value)}`);
-  return walk(value, 'training');
+  return walk(value, 'training') as Record<string, unknown>;
 }
