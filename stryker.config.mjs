@@ -6,7 +6,7 @@ export default {
   testRunner: 'vitest',
   // Only the test files that import the mutated file run (vitest's `related`), and for each
   // mutant only the tests that covered it.
-  vitest: { configFile: 'vitest.config.ts', related: true },
+  vitest: { configFile: 'vitest.mutation.config.ts', related: true },
   coverageAnalysis: 'perTest',
   mutate: ['src/**/*.ts', '!src/index.ts', '!src/kernels.ts', '!src/node.ts', '!src/version.ts'],
   // The machine is shared: one test process, and never two Stryker runs at a time.

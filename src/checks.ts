@@ -49,10 +49,9 @@ const MAX_TOKEN_ID = 2147483647; // ids are stored in Int32Array
  * an Int32Array: the argument itself when it already is one, otherwise a copy.
  */
 export function checkTokenIds(name: string, value: unknown): Int32Array {
-  const isArrayLike =
-    value !== null &&
-    typeof value === 'object' &&
-    Number.isInteger((value as { length?: unknown }).length);
+  const length = value !== null && typeof value === 'object' ? (value as { length?: unknown }).length : undefined;
+  // An array's length is an integer in [0, 2^32): `{ length: -1 }` is not array-like.
+  const isArrayLike = typeof length === 'number' && Number.isInteger(length) && length >= 0 && length < 2 ** 32;
   if (!isArrayLike) {
     throw new TypeError(
       `Expected \`${name}\` to be an array or Int32Array of token ids, got ${show(value)}.`,

@@ -31,4 +31,22 @@ describe('checkTokenIds', () => {
     expect(checkTokenIds('c', [1, 2])).toEqual(ints);
     expect(checkTokenIds('c', { length: 2, 0: 5, 1: 6 })).toEqual(Int32Array.of(5, 6));
   });
+
+  it('rejects what is not array-like, a negative or fractional length included (issue 13: `{ length: -1 }`)', () => {
+    for (const bad of [{ length: -1 }, { length: 1.5 }, { length: 2 ** 32 }, { length: '2' }, {}, null, 'ab', 3]) {
+      expect(() => checkTokenIds('corpus', bad)).toThrow(TypeError);
+      expect(() => checkTokenIds('corpus', bad)).toThrow(/^Expected `corpus` to be an array or Int32Array of token ids, got /);
+    }
+    expect(checkTokenIds('corpus', { length: 0 })).toEqual(new Int32Array(0));
+  });
+
+  it('takes ids in [0, 2^31) and names the first bad one with its index', () => {
+    expect(checkTokenIds('c', [0, 2147483647])).toEqual(Int32Array.of(0, 2147483647));
+    expect(() => checkTokenIds('c', [0, 2147483648])).toThrow(RangeError);
+    expect(() => checkTokenIds('c', [0, 2147483648])).toThrow(/^Expected `c\[1\]` to be a token id \(an integer in \[0, 2\^31\)\), got 2147483648\.$/);
+    expect(() => checkTokenIds('c', [-1])).toThrow(RangeError);
+    expect(() => checkTokenIds('c', [0.5])).toThrow(TypeError);
+    expect(() => checkTokenIds('c', ['1'])).toThrow(/got "1"\.$/);
+    expect(() => checkTokenIds('c', Int32Array.of(1, -3))).toThrow(/^Expected `c\[1\]` .*got -3\.$/);
+  });
 });

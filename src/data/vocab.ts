@@ -57,6 +57,9 @@ export class Vocab {
         `Expected \`tokens\` to be an array of strings or of string arrays, got ${show(tokens)}.`,
       );
     }
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`Expected \`options\` to be an object like { minFreq: 0 }, got ${show(options)}.`);
+    }
     const minFreq = checkNonNegativeInteger('minFreq', options.minFreq ?? 0);
     const reserved = checkStringArray('reservedTokens', options.reservedTokens ?? []);
     const level = checkLevel('level', options.level);
@@ -212,13 +215,16 @@ export class Vocab {
   /**
    * Rebuilds a vocabulary from `toJSON()`'s output, or from the JSON text of it. JSON without
    * a `level` (written before vocabularies recorded it) loads with `level` undefined.
+   * `tokenFreqs` must be what a vocabulary records: distinct tokens, counts ≥ 1, most frequent
+   * first. (It cannot be checked further against `idxToToken`: which ids were reserved tokens
+   * and what `minFreq` was are not recorded.)
    *
    * @example
    * const vocab = new Vocab(['a', 'b', 'a']);
    * Vocab.fromJSON(JSON.stringify(vocab)).idxToToken; // ['<unk>', 'a', 'b']
    */
   static fromJSON(json: VocabJSON | string): Vocab {
-    const data: unknown = typeof json === 'string' ? JSON.parse(json) : json;
+    const data: unknown = typeof json === 'string' ? parseJSON(json) : json;
     if (data === null || typeof data !== 'object') {
       throw new TypeError(`Expected \`json\` to be a VocabJSON object, got ${show(data)}.`);
     }
@@ -250,6 +256,7 @@ export class Vocab {
       }
       return Object.freeze([pair[0] as string, pair[1] as number] as const);
     });
+    checkFreqs(pairs);
 
     const vocab = new Vocab([]);
     vocab.#idxToToken = Object.freeze([...tokens]);
@@ -263,4 +270,36 @@ export class Vocab {
 function checkLevel(name: string, value: unknown): TokenType | undefined {
   if (value === undefined || value === 'char' || value === 'word') return value;
   throw new RangeError(`Expected \`${name}\` to be "char" or "word", got ${show(value)}.`);
+}
+
+/** `JSON.parse`, with an error that names the argument instead of the parser's SyntaxError. */
+function parseJSON(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TypeError(`Expected \`json\` to be a VocabJSON object or its JSON text, got text that is not JSON (${reason}).`, {
+      cause: error,
+    });
+  }
+}
+
+/** Checks `tokenFreqs` is what a vocabulary records: distinct tokens, counts ≥ 1, most frequent first. */
+function checkFreqs(pairs: readonly (readonly [string, number])[]): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < pairs.length; i++) {
+    const [token, count] = pairs[i]!;
+    if (seen.has(token)) {
+      throw new RangeError(`Expected \`json.tokenFreqs\` to hold distinct tokens, got ${show(token)} twice (at index ${i}).`);
+    }
+    seen.add(token);
+    if (count < 1) {
+      throw new RangeError(`Expected \`json.tokenFreqs[${i}]\` to count a token of the text (≥ 1 time), got ${count}.`);
+    }
+    if (i > 0 && count > pairs[i - 1]![1]) {
+      throw new RangeError(
+        `Expected \`json.tokenFreqs\` to be sorted most frequent first, got count ${count} at index ${i} after ${pairs[i - 1]![1]}.`,
+      );
+    }
+  }
 }

@@ -185,6 +185,98 @@ describe('Vocab', () => {
     );
   });
 
+  it('rejects options that are not an object, and JSON text that is not JSON, naming the argument (issue 13)', () => {
+    expect(() => new Vocab(['a'], null as unknown as object)).toThrow(TypeError);
+    expect(() => new Vocab(['a'], null as unknown as object)).toThrow(
+      /^Expected `options` to be an object like \{ minFreq: 0 \}, got null\.$/,
+    );
+    expect(() => new Vocab(['a'], 3 as unknown as object)).toThrow(/^Expected `options` .*, got 3\.$/);
+    expect(() => Vocab.fromJSON('{"idxToToken": ["<unk>"')).toThrow(TypeError);
+    expect(() => Vocab.fromJSON('{"idxToToken": ["<unk>"')).toThrow(
+      /^Expected `json` to be a VocabJSON object or its JSON text, got text that is not JSON \(.+\)\.$/,
+    );
+    let cause: unknown;
+    try {
+      Vocab.fromJSON('nope');
+    } catch (error) {
+      cause = (error as Error).cause;
+    }
+    expect(cause).toBeInstanceOf(SyntaxError);
+    expect(() => Vocab.fromJSON('')).toThrow(TypeError);
+    expect(() => Vocab.fromJSON('"text"')).toThrow(/^Expected `json` to be a VocabJSON object, got "text"\.$/);
+    expect(() => Vocab.fromJSON(7 as unknown as string)).toThrow(/^Expected `json` to be a VocabJSON object, got 7\.$/);
+  });
+
+  it('fromJSON checks tokenFreqs is what a vocabulary records: [token, count ≥ 1] pairs, distinct, most frequent first', () => {
+    const json = (tokenFreqs: unknown) => ({ idxToToken: ['<unk>', 'a', 'b'], tokenFreqs }) as unknown as string;
+    expect(Vocab.fromJSON(json([['a', 2], ['b', 2], ['c', 1]])).tokenFreqs).toEqual([['a', 2], ['b', 2], ['c', 1]]);
+    expect(Vocab.fromJSON(json([])).tokenFreqs).toEqual([]);
+    const bad: [unknown, RegExp, ErrorConstructor][] = [
+      [[['a', 2], ['b', 3]], /^Expected `json\.tokenFreqs` to be sorted most frequent first, got count 3 at index 1 after 2\.$/, RangeError],
+      [[['a', 2], ['a', 1]], /^Expected `json\.tokenFreqs` to hold distinct tokens, got "a" twice \(at index 1\)\.$/, RangeError],
+      [[['a', 0]], /^Expected `json\.tokenFreqs\[0\]` to count a token of the text \(≥ 1 time\), got 0\.$/, RangeError],
+      [[['a', 1, 2]], /^Expected `json\.tokenFreqs\[0\]` to be a \[token, count\] pair, got an array of length 3\.$/, TypeError],
+      [[['a']], /^Expected `json\.tokenFreqs\[0\]` to be a \[token, count\] pair, got an array of length 1\.$/, TypeError],
+      [[[1, 1]], /^Expected `json\.tokenFreqs\[0\]` to be a \[token, count\] pair, got an array of length 2\.$/, TypeError],
+      [[['a', 1.5]], /^Expected `json\.tokenFreqs\[0\]` to be a \[token, count\] pair/, TypeError],
+      [[['a', '1']], /^Expected `json\.tokenFreqs\[0\]` to be a \[token, count\] pair/, TypeError],
+      [[['b', 1], 'a'], /^Expected `json\.tokenFreqs\[1\]` to be a \[token, count\] pair, got "a"\.$/, TypeError],
+      [[{ 0: 'a', 1: 1, length: 2 }], /^Expected `json\.tokenFreqs\[0\]` to be a \[token, count\] pair, got an object\.$/, TypeError],
+      ['a', /^Expected `json\.tokenFreqs` to be an array of \[token, count\] pairs, got "a"\.$/, TypeError],
+    ];
+    for (const [freqs, message, type] of bad) {
+      expect(() => Vocab.fromJSON(json(freqs))).toThrow(type);
+      expect(() => Vocab.fromJSON(json(freqs))).toThrow(message);
+    }
+  });
+
+  it('fromJSON keeps the ids, the order and the counts it is given, and copies them', () => {
+    const idxToToken = ['<unk>', '<pad>', 'x', 'y'];
+    const tokenFreqs: [string, number][] = [['x', 3], ['<pad>', 2], ['y', 2], ['z', 1]];
+    const vocab = Vocab.fromJSON({ idxToToken, tokenFreqs, level: 'word' });
+    idxToToken[2] = 'changed';
+    tokenFreqs[0]![1] = 99;
+    expect(vocab.idxToToken).toEqual(['<unk>', '<pad>', 'x', 'y']);
+    expect(vocab.tokenFreqs).toEqual([['x', 3], ['<pad>', 2], ['y', 2], ['z', 1]]);
+    expect(vocab.size).toBe(4);
+    expect(vocab.level).toBe('word');
+    expect(vocab.encode(['y', 'x', '<pad>', 'z', '<unk>'])).toEqual([3, 2, 1, 0, 0]);
+    expect(vocab.has('z')).toBe(false);
+    expect(vocab.decode([3, 0])).toEqual(['y', '<unk>']);
+    expect(Object.isFrozen(vocab.idxToToken)).toBe(true);
+    expect(Object.isFrozen(vocab.tokenFreqs)).toBe(true);
+    expect(Object.isFrozen(vocab.tokenFreqs[0])).toBe(true);
+  });
+
+  it('counts tokens exactly, and keeps tokens whose count equals minFreq', () => {
+    const vocab = new Vocab([['c', 'a'], ['b', 'a', 'c', 'a']], { minFreq: 2 });
+    expect(vocab.tokenFreqs).toEqual([['a', 3], ['c', 2], ['b', 1]]);
+    expect(vocab.idxToToken).toEqual(['<unk>', 'a', 'c']);
+    expect(new Vocab(['a', 'a', 'b'], { minFreq: 3 }).idxToToken).toEqual(['<unk>']);
+    expect(new Vocab([]).idxToToken).toEqual(['<unk>']);
+    expect(new Vocab([]).size).toBe(1);
+    expect(new Vocab(['a']).unk).toBe(0);
+    // A reserved token that occurs in the text keeps its reserved id and is counted.
+    const reserved = new Vocab(['b', '<eos>', 'b', '<eos>', 'b'], { reservedTokens: ['<eos>'] });
+    expect(reserved.idxToToken).toEqual(['<unk>', '<eos>', 'b']);
+    expect(reserved.tokenFreqs).toEqual([['b', 3], ['<eos>', 2]]);
+    expect(() => new Vocab(['a'], { reservedTokens: ['<unk>'] })).toThrow(
+      /^Expected `reservedTokens` to hold distinct tokens other than "<unk>", got "<unk>" twice\.$/,
+    );
+  });
+
+  it('decode rejects ids past the end and non-integers, and accepts typed arrays', () => {
+    const vocab = new Vocab(['a', 'b']);
+    expect(vocab.decode(Int32Array.of(2, 1, 0))).toEqual(['b', 'a', '<unk>']);
+    expect(vocab.decode([])).toEqual([]);
+    expect(() => vocab.decode([3])).toThrow(RangeError);
+    expect(() => vocab.decode([2.5])).toThrow(/^Expected `ids\[0\]` to be a token id in \[0, 3\), got 2\.5\.$/);
+    expect(() => vocab.decode({ length: 1.5 } as unknown as number[])).toThrow(TypeError);
+    expect(() => vocab.decode(null as unknown as number[])).toThrow(/^Expected `ids` to be an array of token ids, got null\.$/);
+    expect(() => vocab.decode('ab' as unknown as number[])).toThrow(TypeError);
+    expect(() => vocab.decode([null] as unknown as number[])).toThrow(TypeError);
+  });
+
   describe("on d2l's Time Machine text", () => {
     const lines = preprocess(readTimeMachine());
 
