@@ -31,10 +31,11 @@ export function perplexity(
   if (typeof model !== 'object' || model === null || typeof model.loss !== 'function') {
     throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
   }
-  if (isLoader(data)) return Math.exp(loaderLoss(model, data));
-  if (typeof data !== 'object' || data === null || typeof (data as ArrayLike<number>).length !== 'number') {
-    throw new TypeError(`Expected \`data\` to be a corpus of token ids or a loader, got ${show(data)}.`);
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected \`options\` to be an object like { numSteps: 35 }, got ${show(options)}.`);
   }
+  if (isLoader(data)) return Math.exp(loaderLoss(model, data));
+  checkCorpusLike('data', data);
   const numSteps = checkPositiveInteger('numSteps', options.numSteps ?? 35);
   return Math.exp(corpusLoss(model, data as ArrayLike<number>, numSteps));
 }
@@ -127,6 +128,7 @@ export function* corpusStreams(corpus: Int32Array, B: number, T: number): Genera
  * B·T + 1 of them (one whole batch). `name` names it in messages. Returns the ids.
  */
 export function checkEvalCorpus(name: string, corpus: unknown, V: number, B: number, T: number): Int32Array {
+  checkCorpusLike(name, corpus);
   const data = corpus as ArrayLike<unknown>;
   const ids = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {
@@ -222,11 +224,18 @@ export function evaluationSteps(
   name = 'data',
 ): Generator<void, LossSum, undefined> {
   if (isLoader(data)) return lossSteps(model, data, data.random !== true);
-  if (typeof data !== 'object' || data === null || typeof (data as ArrayLike<number>).length !== 'number') {
-    throw new TypeError(`Expected \`${name}\` to be a corpus of token ids or a loader, got ${show(data)}.`);
-  }
+  checkCorpusLike(name, data);
   const ids = checkEvalCorpus(name, data, model.vocabSize, B, T);
   return lossSteps(model, corpusStreams(ids, B, T), true);
+}
+
+/** Throws unless `data` is array-like: an object whose length is an integer in [0, 2^32). */
+function checkCorpusLike(name: string, data: unknown): asserts data is ArrayLike<unknown> {
+  const length = typeof data === 'object' && data !== null ? (data as { length?: unknown }).length : undefined;
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length >= 2 ** 32) {
+    throw new TypeError(`Expected \`${name}\` to be a corpus of token ids or a loader, got ${show(data)}${
+      typeof length === 'number' ? ` of length ${length}` : ''}.`);
+  }
 }
 
 /** A loader is iterable and has no length (a corpus is array-like). */
