@@ -231,3 +231,31 @@ describe('iterator argument checks', () => {
     });
   }
 });
+
+describe('iterator checks, exactly (issue 13)', () => {
+  it('names the minimum length formula of each sampler', () => {
+    expect(() => seqDataIterSequential([], 2, 5, new Random(0))).toThrow(/ \(\(B \+ 1\)·T \+ 1, so that every epoch yields a batch\), got 0\.$/);
+    expect(() => seqDataIterRandom([], 2, 5, new Random(0))).toThrow(/ \(\(B \+ 1\)·T, so that every epoch yields a batch\), got 0\.$/);
+  });
+
+  it('takes a Random only: null and objects missing int() or shuffle() are refused', () => {
+    const half = { int: () => 0 };
+    for (const iter of [seqDataIterSequential, seqDataIterRandom]) {
+      for (const rng of [null, {}, half, { shuffle: () => undefined }, { int: 1, shuffle: () => undefined }]) {
+        expect(() => iter(positions(100), 2, 5, rng as unknown as Random)).toThrow(TypeError);
+        expect(() => iter(positions(100), 2, 5, rng as unknown as Random)).toThrow(/^Expected `rng` to be a Random/);
+      }
+    }
+  });
+
+  it('cuts every non-overlapping subsequence once in random mode, in [offset, N − 1)', () => {
+    for (const [N, T] of [[31, 5], [30, 5], [26, 5], [12, 3]] as const) {
+      const rng = new Random(N);
+      for (let e = 0; e < 8; e++) {
+        const starts = [...seqDataIterRandom(positions(N), 1, T, rng)].map((b) => b.X.data[0]!).sort((a, b) => a - b);
+        const offset = starts[0]! % T;
+        expect(starts).toEqual(Array.from({ length: Math.floor((N - offset - 1) / T) }, (_, k) => offset + k * T));
+      }
+    }
+  });
+});

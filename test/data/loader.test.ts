@@ -101,6 +101,50 @@ describe('SeqDataLoader', () => {
     expect([...counts].sort()).toEqual([8, 9]); // offset 0 gives ⌊99/10⌋ = 9
   });
 
+  it('numBatches is the least any epoch yields, never more (issue 13: it could over-promise)', () => {
+    for (const random of [false, true]) {
+      for (const B of [1, 2, 3]) {
+        for (const T of [1, 2, 3, 5]) {
+          const min = (B + 1) * T + (random ? 0 : 1);
+          for (let N = min; N < min + 2 * B * T + 3; N++) {
+            const loader = new SeqDataLoader(positions(N), { batchSize: B, numSteps: T, random, seed: N });
+            const counts = new Set<number>();
+            for (let e = 0; e < 6 * T; e++) {
+              const epoch = loader.epoch();
+              const yielded = [...epoch].length;
+              expect(yielded).toBe(epoch.numBatches);
+              // d2l's count at this epoch's offset, from the formula
+              const expected = random
+                ? Math.floor(Math.floor((N - epoch.offset - 1) / T) / B)
+                : Math.floor(Math.floor((N - epoch.offset - 1) / B) / T);
+              expect(yielded).toBe(expected);
+              counts.add(yielded);
+            }
+            expect(Math.min(...counts)).toBeGreaterThanOrEqual(loader.numBatches);
+            // …and the promise is tight: at the largest offset an epoch yields exactly numBatches.
+            const maxOffset = random ? T - 1 : T;
+            const atMax = random
+              ? Math.floor(Math.floor((N - maxOffset - 1) / T) / B)
+              : Math.floor(Math.floor((N - maxOffset - 1) / B) / T);
+            expect(loader.numBatches).toBe(atMax);
+            expect(loader.numBatches).toBeGreaterThanOrEqual(1);
+          }
+        }
+      }
+    }
+  });
+
+  it('draws offsets over the whole range, the largest included, and epoch() checks its options', () => {
+    for (const random of [false, true]) {
+      const loader = new SeqDataLoader(positions(200), { batchSize: 2, numSteps: 4, random, seed: 9 });
+      const offsets = new Set(Array.from({ length: 200 }, () => loader.epoch().offset));
+      expect([...offsets].sort()).toEqual(random ? [0, 1, 2, 3] : [0, 1, 2, 3, 4]);
+      expect(() => loader.epoch(null as never)).toThrow(/^Expected `options` to be an object like \{ startBatch: 0 \}, got null\.$/);
+      expect(() => loader.epoch({ startBatch: -1 })).toThrow(/^Expected `startBatch` to be a non-negative integer, got -1\.$/);
+      expect([...loader.epoch({ startBatch: 10_000 })]).toEqual([]);
+    }
+  });
+
   it('rejects bad input, naming the argument and the value', () => {
     expect(() => new SeqDataLoader(positions(100), undefined as unknown as { batchSize: 1; numSteps: 1 })).toThrow(
       /^Expected `options` to be an object with `batchSize` and `numSteps`, got undefined\.$/,
