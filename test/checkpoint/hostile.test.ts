@@ -176,7 +176,7 @@ describe('loadCheckpoint: fuzz', () => {
       const kind = k % 5;
       let bytes: Uint8Array = file;
       if (kind === 0) bytes = file.subarray(0, rng.int(file.length));
-      else if (kind === 1) for (let f = 1 + rng.int(4); f > 0; f--) file[rng.int(file.length)] ^= 1 << rng.int(8);
+      else if (kind === 1) for (let f = 1 + rng.int(4); f > 0; f--) file[rng.int(file.length)]! ^= 1 << rng.int(8);
       else if (kind === 2) for (let f = 1 + rng.int(3); f > 0; f--) file[8 + rng.int(headerEnd - 8)] = rng.int(256);
       else if (kind === 3) for (let f = 1 + rng.int(2); f > 0; f--) file[digits[rng.int(digits.length)]!] = 0x30 + rng.int(10);
       else file.set([0x80, 0x7f], headerEnd + 4 * rng.int((file.length - headerEnd) / 4) + 2); // an Infinity or NaN in the data
