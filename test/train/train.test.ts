@@ -158,3 +158,24 @@ describe('training', () => {
     expect(model.flatParameters).toEqual(params);
   });
 });
+
+describe('train with any optimiser and a schedule', () => {
+  it('sets optimizer.lr from the schedule before every step (steps and epochs from 0) and trains with Adam', async () => {
+    const { Adam } = await import('../../src/optim/adam.js');
+    const { stepDecay } = await import('../../src/optim/schedules.js');
+    const { corpus, vocab } = chars;
+    const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: 16, seed: 1, init: 'pytorch' });
+    const loader = new SeqDataLoader(corpus, { batchSize: 8, numSteps: 12, seed: 2 });
+    const adam = new Adam(model.parameters(), { lr: 1 });
+    const lrs: number[] = [];
+    const spy = { get lr() { return adam.lr; }, set lr(v: number) { adam.lr = v; lrs.push(v); }, step: () => adam.step() };
+    const schedule = stepDecay({ lr: 1e-2, every: 1, factor: 0.5 }); // per epoch
+    const history = train(model, loader, spy, { epochs: 3, schedule, clipNorm: 5 });
+    const perEpoch = history.map((e) => e.batches);
+    expect(lrs).toEqual(perEpoch.flatMap((n, epoch) => Array(n).fill(1e-2 * 0.5 ** epoch)));
+    expect(history[2]!.loss).toBeLessThan(history[0]!.loss);
+    expect(() => train(model, loader, { step() {} }, { epochs: 1, schedule })).toThrow(
+      /Expected `optimizer` to have a numeric `lr` for `schedule` to set, got undefined/,
+    );
+  });
+});
