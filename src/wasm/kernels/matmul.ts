@@ -1,6 +1,7 @@
 import { FunctionBuilder, ValType, type Local } from '../builder.js';
 import type { FunctionDef } from '../encoder.js';
 import { Op, Simd } from '../ops.js';
+import { at, lanes } from './lanes.js';
 
 // The three matrix products of src/tensor/matmul.ts, on byte pointers into the memory:
 //   matmul(out, a, b, M, K, N, accumulate)     out[M×N] (+)= a[M×K] · b[K×N]
@@ -21,9 +22,9 @@ function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local): FunctionBui
  * matmul and matmulTN share one kernel: out[i, j] = Σ_k a(i, k) · b[k, j], where a(i, k)
  * sits at a + i·aRow + k·aK bytes (aRow = 4K, aK = 4 for a; aRow = 4, aK = 4M for aᵀ).
  * A register block of R rows × 4V columns keeps R·V accumulators; each step k loads V
- * vectors of row k of b and broadcasts R scalars of a. Blocks are 4×8, then 1×8 for the
- * last rows of a row band, then 4×4 / 1×4 for a last group of 4 columns, and plain scalar
- * dot products for the last N mod 4 columns.
+ * vectors of row k of b and broadcasts R scalars of a. Blocks are 4×8, then 4×4 for a last
+ * group of 4 columns, and plain scalar dot products for the last N mod 4 columns; the last
+ * M mod 4 rows of a row band (all rows of a batch-1 product) are streamed instead (below).
  *
  * Cache blocking, for the LSTM's shapes (M = 16–32 rows times an H×H weight, and the
  * H×1120 · 1120×H weight gradient): k goes in chunks of KC, within a chunk rows go in
@@ -48,8 +49,8 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
   ]);
   const pa = [0, 1, 2, 3].map(() => f.local(i32));
   const acc = [0, 1, 2, 3].map(() => [f.local(v128), f.local(v128)]);
-  const bv = [f.local(v128), f.local(v128)];
-  const s = f.local(v128);
+  const bv = f.local(v128);
+  const s = [0, 1, 2, 3].map(() => f.local(v128));
 
   if (transposedA) f.i32(4).set(aRow).get(M).i32(2).op(Op.i32_shl).set(aK);
   else f.get(K).i32(2).op(Op.i32_shl).set(aRow).i32(4).set(aK);
@@ -73,13 +74,16 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
       () => { for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) { rowPtr(r); f.v128Load(16 * v).set(acc[r]![v]!); } },
       () => { for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) f.f32x4(0).set(acc[r]![v]!); },
     );
+    // The R broadcasts first, then each vector of b just before its R uses.
     const step = (): void => {
-      for (let v = 0; v < V; v++) f.get(pb).v128Load(16 * v).set(bv[v]!);
       for (let r = 0; r < R; r++) {
         if (transposedA) f.get(pa[0]!).loadSplat(4 * r);
         else f.get(pa[r]!).loadSplat();
-        f.set(s);
-        for (let v = 0; v < V; v++) mulAdd(f, acc[r]![v]!, s, bv[v]!).set(acc[r]![v]!);
+        f.set(s[r]!);
+      }
+      for (let v = 0; v < V; v++) {
+        f.get(pb).v128Load(16 * v).set(bv);
+        for (let r = 0; r < R; r++) mulAdd(f, acc[r]![v]!, s[r]!, bv).set(acc[r]![v]!);
       }
     };
     f.get(kEnd).get(k0).op(Op.i32_sub).tee(k).if(() => f.loop(() => {
@@ -123,15 +127,70 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
       f.get(kEnd).tee(k0).get(K).op(Op.i32_lt_s).brIf(0);
     });
   };
-  // Each row block of the band along all column blocks.
-  const sweep = (): void => {
-    const cols = (R: number): void => {
-      f.for(j, { const: 0 }, N8, 8, () => block(R, 2));
-      f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); block(R, 1); });
+  // The rows outside the 4-row blocks (every row of a batch-1 matrix-vector product), R = 2
+  // or 1 at a time, streamed along b's rows: a pass takes U rows of k (U·R broadcasts of a)
+  // and runs along all N columns, each vector of out loaded once, given its U terms in k
+  // order, and stored (out's rows stay in L1). A column block would keep only a few sums
+  // going (a 1×8 block waits on the add latency) and read b with the stride of its rows,
+  // which at power-of-two widths maps every row to the same few L1 sets; streaming reads b
+  // in order. Each output is still summed in k order from out or 0: the same bits as a block.
+  const streamed = f.local(i32);
+  const pu = Array.from({ length: 8 }, () => f.local(i32)); // row k + u of b, u < U
+  const su = Array.from({ length: 8 }, () => f.local(v128)); // a(i + r, k + u) at r·U + u
+  const sums = [f.local(v128), f.local(v128)];
+  const jb = f.local(i32);
+  const rows = (R: 1 | 2, U: number): void => {
+    f.i32(0).set(j);
+    setPointers();
+    const pos: readonly Local[] = [po, f.local(i32)];
+    if (R === 2) {
+      f.get(po).get(rowBytes).op(Op.i32_add).set(pos[1]!);
+      f.get(pa[0]!).get(aRow).op(Op.i32_add).set(pa[1]!);
+    }
+    // streamed: whether out already holds a partial sum (or accumulate's starting value).
+    f.get(load).set(streamed);
+    const pass = (u: number): void => {
+      for (let r = 0; r < R; r++) {
+        for (let t = 0; t < u; t++) f.get(pa[r]!).loadSplat().set(su[r * u + t]!).incBy(pa[r]!, aK);
+      }
+      f.get(pb).set(pu[0]!);
+      for (let t = 1; t < u; t++) f.get(pu[t - 1]!).get(rowBytes).op(Op.i32_add).set(pu[t]!);
+      f.get(pu[u - 1]!).get(rowBytes).op(Op.i32_add).set(pb);
+      const along = (fromOut: boolean): void => lanes(f, N, jb, (w) => {
+        for (let r = 0; r < R; r++) {
+          if (fromOut) { at(f, pos[r]!, jb); w.load(); } else f.f32x4(0);
+          f.set(sums[r]!);
+        }
+        for (let t = 0; t < u; t++) {
+          at(f, pu[t]!, jb); w.load(); f.set(bv);
+          for (let r = 0; r < R; r++) mulAdd(f, sums[r]!, su[r * u + t]!, bv).set(sums[r]!);
+        }
+        for (let r = 0; r < R; r++) { at(f, pos[r]!, jb); f.get(sums[r]!); w.store(); }
+      });
+      f.get(streamed).if(() => along(true), () => along(false));
+      f.i32(1).set(streamed);
+      f.inc(k, u);
     };
-    f.for(i, i0, i4End, 4, () => cols(4));
-    f.for(i, i4End, iEnd, 1, () => cols(1));
-    f.for(j, N4, N, 1, () => f.for(i, i0, iEnd, 1, scalar));
+    f.get(k0).set(k);
+    f.while(() => f.get(kEnd).get(k).op(Op.i32_sub).i32(U).op(Op.i32_ge_s), () => pass(U));
+    f.while(() => f.get(k).get(kEnd).op(Op.i32_lt_s), () => pass(1));
+    // K = 0 and not accumulating: nothing was added, out is still set (to zeros).
+    f.get(streamed).op(Op.i32_eqz).if(() => lanes(f, N, jb, (w) => {
+      for (let r = 0; r < R; r++) { at(f, pos[r]!, jb); f.f32x4(0); w.store(); }
+    }));
+  };
+  // The band's 4-row blocks along all column blocks (4×8, then 4×4) and their last N mod 4
+  // columns as scalar dot products; then its last M mod 4 rows, streamed in pairs (U = 4:
+  // 8 broadcasts) and a single row (U = 8).
+  const sweep = (): void => {
+    f.for(i, i0, i4End, 4, () => {
+      f.for(j, { const: 0 }, N8, 8, () => block(4, 2));
+      f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); block(4, 1); });
+    });
+    f.for(j, N4, N, 1, () => f.for(i, i0, i4End, 1, scalar));
+    f.for(i, i4End, iEnd, 2, () => {
+      f.get(iEnd).get(i).op(Op.i32_sub).i32(2).op(Op.i32_ge_s).if(() => rows(2, 4), () => rows(1, 8));
+    });
   };
   chunk(() => band(sweep));
   return f.build();
