@@ -10,7 +10,7 @@ import { addBiasBackwardKernel, addBiasKernel } from '../wasm/kernels/bias.js';
 import { lstmCellBackwardKernel, lstmCellForwardKernel } from '../wasm/kernels/cell.js';
 import { softmaxCrossEntropyKernel } from '../wasm/kernels/cross-entropy.js';
 import { mulKernel } from '../wasm/kernels/elementwise.js';
-import { matmulKernel, matmulNTKernel, matmulTNKernel } from '../wasm/kernels/matmul.js';
+import { matmulKernel, matmulNTKernel, matmulTNKernel, type MatmulOptions } from '../wasm/kernels/matmul.js';
 import { gatherRowsKernel, scatterAddRowsKernel } from '../wasm/kernels/onehot.js';
 
 // THE list of kernels, for both backends. One row per kernel: its TypeScript implementation
@@ -25,12 +25,20 @@ export type RawKernel = (...args: number[]) => number;
 /** Byte address of element `offset` of a view on the wasm memory. */
 type Pointer = (array: FloatArray | Int32Array | ArrayLike<number>, offset: number) => number;
 
+/**
+ * How the module is generated: `relaxed` uses relaxed SIMD's fused multiply-add in the matrix
+ * products (for engines that validate it; see `wasmRelaxedSimdSupported`). The other kernels
+ * are the same either way.
+ */
+export type KernelOptions = MatmulOptions;
+
 interface Row<F> {
   readonly js: F;
-  readonly wasm: () => FunctionDef;
+  readonly wasm: (options: KernelOptions) => FunctionDef;
   readonly wrap: (x: RawKernel, p: Pointer) => F;
 }
-const row = <F>(js: F, wasm: () => FunctionDef, wrap: (x: RawKernel, p: Pointer) => F): Row<F> => ({ js, wasm, wrap });
+const row = <F>(js: F, wasm: (options: KernelOptions) => FunctionDef, wrap: (x: RawKernel, p: Pointer) => F): Row<F> =>
+  ({ js, wasm, wrap });
 const b = (flag: boolean): number => (flag ? 1 : 0);
 
 export const KERNEL_TABLE = {
@@ -79,9 +87,9 @@ export const jsKernels: Kernels = Object.fromEntries(
   KERNEL_NAMES.map((name) => [name, KERNEL_TABLE[name].js]),
 ) as unknown as Kernels;
 
-/** The generators of the wasm module's functions, in KERNEL_NAMES order. */
-export function kernelFunctions(): FunctionDef[] {
-  return KERNEL_NAMES.map((name) => KERNEL_TABLE[name].wasm());
+/** The wasm module's functions, generated with `options`, in KERNEL_NAMES order. */
+export function kernelFunctions(options: KernelOptions = {}): FunctionDef[] {
+  return KERNEL_NAMES.map((name) => KERNEL_TABLE[name].wasm(options));
 }
 
 /**

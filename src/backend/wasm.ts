@@ -1,9 +1,16 @@
+import { FunctionBuilder, ValType } from '../wasm/builder.js';
 import { encodeModule } from '../wasm/encoder.js';
-import { kernelFunctions, wrapExports, type Kernels, type WasmKernelExports } from './table.js';
+import { Simd } from '../wasm/ops.js';
+import { kernelFunctions, wrapExports, type KernelOptions, type Kernels, type WasmKernelExports } from './table.js';
 
 // The wasm backend at run time: the kernel module — generated in TypeScript by src/wasm/ from
 // the kernel table — compiled on first use (or ahead, asynchronously) and instantiated on the
 // caller's memory. Every kernel mirrors one of src/tensor and takes the same arguments.
+//
+// Two variants of the module come from the same generators: plain SIMD, and relaxed SIMD
+// (the matrix products' multiply-adds as f32x4.relaxed_madd, fused where the CPU has FMA).
+// The relaxed one is the default where the engine validates it (Node ≥ 22, Chrome ≥ 114);
+// its products differ from the plain ones only by the rounding the fusion saves.
 
 /**
  * The wasm kernels with the TypeScript kernels' signatures (`Kernels`), so that a model can
@@ -13,6 +20,8 @@ import { kernelFunctions, wrapExports, type Kernels, type WasmKernelExports } fr
  */
 export type WasmKernels = Kernels & {
   readonly memory: WebAssembly.Memory;
+  /** Whether this is the relaxed-SIMD variant (fused multiply-adds in the products). */
+  readonly relaxed: boolean;
   /** The raw exports, on byte pointers (see the kernel table). */
   readonly exports: WasmKernelExports;
 };
@@ -36,38 +45,72 @@ export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function' && WebAssembly.validate(SIMD_PROBE);
 }
 
+let relaxedSupport: boolean | undefined;
+
+/**
+ * Whether this engine runs relaxed SIMD (Node ≥ 22, Chrome ≥ 114; Node 20 only behind a
+ * flag): whether it validates a function using `f32x4.relaxed_madd`. Where it does, the wasm
+ * kernels use it by default.
+ *
+ * @example
+ * const k = createWasmKernels(memory); // k.relaxed === wasmRelaxedSimdSupported()
+ */
+export function wasmRelaxedSimdSupported(): boolean {
+  if (relaxedSupport === undefined) {
+    const { v128 } = ValType;
+    const f = new FunctionBuilder('madd', { a: v128, b: v128, c: v128 }, [v128]);
+    f.get(f.p.a).get(f.p.b).get(f.p.c).simd(Simd.f32x4_relaxed_madd);
+    relaxedSupport = wasmSimdSupported() && WebAssembly.validate(encodeModule([f.build()], { shared: false }));
+  }
+  return relaxedSupport;
+}
+
+/** The options with `relaxed` resolved: the engine's support by default; refused if asked for without it. */
+function resolveOptions(options: KernelOptions): Required<KernelOptions> {
+  const relaxed = options.relaxed ?? wasmRelaxedSimdSupported();
+  if (typeof relaxed !== 'boolean') throw new TypeError(`Expected \`relaxed\` to be a boolean, got ${String(relaxed)}.`);
+  if (relaxed && !wasmRelaxedSimdSupported()) {
+    throw new Error('Expected an engine with relaxed SIMD for `relaxed: true` (Node ≥ 22, Chrome ≥ 114); this one lacks it.');
+  }
+  return { relaxed };
+}
+
 function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
-// Compiled once per process (and per memory kind), on first use.
-const compiled = new Map<boolean, WebAssembly.Module>();
+// Compiled once per process (and per memory kind and variant), on first use.
+const compiled = new Map<string, WebAssembly.Module>();
+const key = (shared: boolean, o: Required<KernelOptions>): string => `${shared ? 'shared' : 'own'}/${o.relaxed ? 'relaxed' : 'plain'}`;
 
 /**
  * The compiled kernel module (compiled synchronously on first use, then cached): for a shared
- * memory it declares a shared import. Threads post it to their workers.
+ * memory it declares a shared import. Threads post it to their workers. `options.relaxed`:
+ * the relaxed-SIMD variant (default: where the engine has it).
  */
-export function kernelModule(shared: boolean): WebAssembly.Module {
-  let module = compiled.get(shared);
+export function kernelModule(shared: boolean, options: KernelOptions = {}): WebAssembly.Module {
+  const o = resolveOptions(options);
+  let module = compiled.get(key(shared, o));
   if (!module) {
-    module = new WebAssembly.Module(kernelModuleBytes(shared));
-    compiled.set(shared, module);
+    module = new WebAssembly.Module(kernelModuleBytes(shared, o));
+    compiled.set(key(shared, o), module);
   }
   return module;
 }
 
-function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance): WasmKernels {
+function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance, relaxed: boolean): WasmKernels {
   const exports = instance.exports as unknown as WasmKernelExports;
-  return { ...wrapExports(exports), memory, exports };
+  return { ...wrapExports(exports), memory, relaxed, exports };
 }
 
 /**
  * The kernel module's bytes, its functions in KERNEL_NAMES order (all exported under their
  * names). It imports its memory as `env.memory`; with `shared` the import is declared shared
- * (for a memory created with `shared: true`, as threads need).
+ * (for a memory created with `shared: true`, as threads need). `options.relaxed`: the
+ * relaxed-SIMD variant (default: where the engine has it).
  */
-export function kernelModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
-  return encodeModule(kernelFunctions(), { shared });
+export function kernelModuleBytes(shared = false, options: KernelOptions = {}): Uint8Array<ArrayBuffer> {
+  return encodeModule(kernelFunctions(resolveOptions(options)), { shared });
 }
 
 /**
@@ -75,7 +118,8 @@ export function kernelModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
  * ≈ 19 KB: some browsers refuse synchronous compilation of modules over 4 KB on the main
  * thread (Chrome did; Chromium 150 no longer does), so there use `createWasmKernelsAsync` or
  * `preloadWasm()` (or call this from a worker). Node has no limit.
- * Throws if the engine lacks SIMD: check `wasmSimdSupported()` first.
+ * Throws if the engine lacks SIMD: check `wasmSimdSupported()` first. `options.relaxed`
+ * chooses the relaxed-SIMD variant (default: where the engine has it; `k.relaxed` tells).
  *
  * @example
  * const memory = new WebAssembly.Memory({ initial: 16 });
@@ -86,8 +130,9 @@ export function kernelModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
  * k.matmul(f, 8, f, 0, f, 4, 2, 2, 2, false);
  * f.subarray(8, 12); // Float32Array [1, 2, 3, 4]
  */
-export function createWasmKernels(memory: WebAssembly.Memory): WasmKernels {
-  return wrap(memory, new WebAssembly.Instance(kernelModule(isShared(memory)), { env: { memory } }));
+export function createWasmKernels(memory: WebAssembly.Memory, options: KernelOptions = {}): WasmKernels {
+  const o = resolveOptions(options);
+  return wrap(memory, new WebAssembly.Instance(kernelModule(isShared(memory), o), { env: { memory } }), o.relaxed);
 }
 
 /**
@@ -102,24 +147,26 @@ export function createWasmKernels(memory: WebAssembly.Memory): WasmKernels {
  */
 export async function preloadWasm(): Promise<boolean> {
   if (!wasmSimdSupported()) return false;
-  await kernelModuleAsync(false);
-  if (typeof SharedArrayBuffer === 'function') await kernelModuleAsync(true);
+  const o = resolveOptions({});
+  await kernelModuleAsync(false, o);
+  if (typeof SharedArrayBuffer === 'function') await kernelModuleAsync(true, o);
   return true;
 }
 
 /** `kernelModule`, compiling asynchronously (into the same cache). */
-async function kernelModuleAsync(shared: boolean): Promise<WebAssembly.Module> {
-  let module = compiled.get(shared);
+async function kernelModuleAsync(shared: boolean, o: Required<KernelOptions>): Promise<WebAssembly.Module> {
+  let module = compiled.get(key(shared, o));
   if (!module) {
-    module = await WebAssembly.compile(kernelModuleBytes(shared));
-    compiled.set(shared, module);
+    module = await WebAssembly.compile(kernelModuleBytes(shared, o));
+    compiled.set(key(shared, o), module);
   }
   return module;
 }
 
 /** `createWasmKernels`, compiling asynchronously: usable on a browser's main thread. */
-export async function createWasmKernelsAsync(memory: WebAssembly.Memory): Promise<WasmKernels> {
-  const module = await kernelModuleAsync(isShared(memory));
-  return wrap(memory, await WebAssembly.instantiate(module, { env: { memory } }));
+export async function createWasmKernelsAsync(memory: WebAssembly.Memory, options: KernelOptions = {}): Promise<WasmKernels> {
+  const o = resolveOptions(options);
+  const module = await kernelModuleAsync(isShared(memory), o);
+  return wrap(memory, await WebAssembly.instantiate(module, { env: { memory } }), o.relaxed);
 }
 

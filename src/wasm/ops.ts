@@ -138,4 +138,8 @@ export const Simd = {
 
   i32x4_trunc_sat_f32x4_s: 0xf8,
   f32x4_convert_i32x4_s: 0xfa,
+
+  // Relaxed SIMD (https://github.com/WebAssembly/relaxed-simd): a·b + c, fused or not as the
+  // hardware prefers. Node ≥ 22, Chrome ≥ 114; validated before use (src/backend/wasm.ts).
+  f32x4_relaxed_madd: 0x105,
 } as const;

@@ -1,4 +1,5 @@
 import { Random } from '../../src/tensor/random.js';
+import type { KernelOptions } from '../../src/backend/table.js';
 import { type WasmKernels, createWasmKernels, wasmSimdSupported } from '../../src/backend/wasm.js';
 
 /** Whether the wasm tests can run; they are skipped, with a warning, where SIMD is missing. */
@@ -8,18 +9,20 @@ if (!simd) console.warn('WebAssembly SIMD is not supported here: SKIPPING the wa
 /**
  * A wasm memory with the kernels on it and a bump allocator handing out regions of the one
  * Float32Array view (as a model does), each at a random offset that is usually not a
- * multiple of 4 floats, so kernels are tested on unaligned pointers.
+ * multiple of 4 floats, so kernels are tested on unaligned pointers. `options` chooses the
+ * module variant (default: the engine's, relaxed SIMD where it has it).
  */
 export class Heap {
   readonly memory = new WebAssembly.Memory({ initial: 1024 }); // 64 MiB
-  readonly k: WasmKernels = createWasmKernels(this.memory);
+  readonly k: WasmKernels;
   readonly f32 = new Float32Array(this.memory.buffer);
   readonly i32 = new Int32Array(this.memory.buffer);
   readonly rng: Random;
   #top = 0;
 
-  constructor(seed: number) {
+  constructor(seed: number, options: KernelOptions = {}) {
     this.rng = new Random(seed);
+    this.k = createWasmKernels(this.memory, options);
   }
 
   /** Element offset of a new region of n floats, filled with normal deviates · scale. */

@@ -13,8 +13,22 @@ import { at, lanes } from './lanes.js';
 const { i32, v128 } = ValType;
 const PARAMS = { out: i32, a: i32, b: i32, M: i32, K: i32, N: i32, accumulate: i32 } as const;
 
-/** acc + x · y on three v128 locals, left on the stack (wasm SIMD has no fused multiply-add). */
-function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local): FunctionBuilder {
+/** How the products are generated. */
+export interface MatmulOptions {
+  /**
+   * Multiply-adds as relaxed SIMD's `f32x4.relaxed_madd` (one fused instruction where the
+   * CPU has FMA: a single rounding instead of two) rather than `f32x4.mul` then `f32x4.add`.
+   * Only for engines that validate it. Default false.
+   */
+  relaxed?: boolean;
+}
+
+/**
+ * acc + x · y on three v128 locals, left on the stack: mul then add (two roundings, the same
+ * bits as the float32 reference), or with `relaxed` one relaxed_madd (x · y + acc).
+ */
+function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local, relaxed = false): FunctionBuilder {
+  if (relaxed) return f.get(x).get(y).get(acc).simd(Simd.f32x4_relaxed_madd);
   return f.get(acc).get(x).get(y).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
 }
 
@@ -41,8 +55,9 @@ function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local): FunctionBui
 const MC = 64;
 const KC = 128;
 
-function gemm(name: string, transposedA: boolean): FunctionDef {
+function gemm(name: string, transposedA: boolean, relaxed: boolean): FunctionDef {
   const f = new FunctionBuilder(name, PARAMS);
+  const madd = (acc: Local, x: Local, y: Local): FunctionBuilder => mulAdd(f, acc, x, y, relaxed);
   const { out, a, b, M, K, N, accumulate } = f.p;
   const { aRow, aK, rowBytes, N4, N8, i, j, k, pb, po, i0, iEnd, i4End, k0, kEnd, load } = f.locals(i32, [
     'aRow', 'aK', 'rowBytes', 'N4', 'N8', 'i', 'j', 'k', 'pb', 'po', 'i0', 'iEnd', 'i4End', 'k0', 'kEnd', 'load',
@@ -83,7 +98,7 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
       }
       for (let v = 0; v < V; v++) {
         f.get(pb).v128Load(16 * v).set(bv);
-        for (let r = 0; r < R; r++) mulAdd(f, acc[r]![v]!, s[r]!, bv).set(acc[r]![v]!);
+        for (let r = 0; r < R; r++) madd(acc[r]![v]!, s[r]!, bv).set(acc[r]![v]!);
       }
     };
     f.get(kEnd).get(k0).op(Op.i32_sub).tee(k).if(() => f.loop(() => {
@@ -96,17 +111,20 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
     for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) { rowPtr(r); f.get(acc[r]![v]!).v128Store(16 * v); }
   };
 
-  // One output column j for row i, in scalar float32, over [k0, kEnd).
-  const sum = f.local(ValType.f32);
+  // One output column j for row i over [k0, kEnd), in lane 0 of vectors: the multiply-add of
+  // the blocks (plain: exactly float32 mul then add; relaxed: the same fused madd), so that
+  // an output's bits never depend on whether its row went in a block or was streamed.
+  const sum = s[0]!, x = s[1]!;
   const scalar = (): void => {
     setPointers();
-    f.get(load).if(() => f.get(po).f32Load().set(sum), () => f.f32(0).set(sum));
+    f.get(load).if(() => f.get(po).load32Zero().set(sum), () => f.f32x4(0).set(sum));
     f.get(kEnd).get(k0).op(Op.i32_sub).tee(k).if(() => f.loop(() => {
-      f.get(sum).get(pa[0]!).f32Load().get(pb).f32Load().op(Op.f32_mul).op(Op.f32_add).set(sum);
+      f.get(pa[0]!).load32Zero().set(x).get(pb).load32Zero().set(bv);
+      madd(sum, x, bv).set(sum);
       f.incBy(pa[0]!, aK).incBy(pb, rowBytes);
       f.get(k).i32(1).op(Op.i32_sub).tee(k).brIf(0);
     }));
-    f.get(po).get(sum).f32Store();
+    f.get(po).get(sum).store32Lane(0);
   };
 
   // Row bands [i0, iEnd) of MC rows; i4End ends the band's groups of 4.
@@ -163,7 +181,7 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
         }
         for (let t = 0; t < u; t++) {
           at(f, pu[t]!, jb); w.load(); f.set(bv);
-          for (let r = 0; r < R; r++) mulAdd(f, sums[r]!, su[r * u + t]!, bv).set(sums[r]!);
+          for (let r = 0; r < R; r++) madd(sums[r]!, su[r * u + t]!, bv).set(sums[r]!);
         }
         for (let r = 0; r < R; r++) { at(f, pos[r]!, jb); f.get(sums[r]!); w.store(); }
       });
@@ -196,12 +214,12 @@ function gemm(name: string, transposedA: boolean): FunctionDef {
   return f.build();
 }
 
-export function matmulKernel(): FunctionDef {
-  return gemm('matmul', false);
+export function matmulKernel(options: MatmulOptions = {}): FunctionDef {
+  return gemm('matmul', false, options.relaxed ?? false);
 }
 
-export function matmulTNKernel(): FunctionDef {
-  return gemm('matmulTN', true);
+export function matmulTNKernel(options: MatmulOptions = {}): FunctionDef {
+  return gemm('matmulTN', true, options.relaxed ?? false);
 }
 
 /**
@@ -226,8 +244,9 @@ function transposeSum(f: FunctionBuilder, x: readonly Local[], t: readonly Local
  * for the last N mod 4 columns. Row blocks are the outer loop when M > N (the rows of b are
  * swept many times and stay in cache) and column blocks otherwise.
  */
-export function matmulNTKernel(): FunctionDef {
+export function matmulNTKernel(options: MatmulOptions = {}): FunctionDef {
   const f = new FunctionBuilder('matmulNT', PARAMS);
+  const relaxed = options.relaxed ?? false;
   const { out, a, b, M, K, N, accumulate } = f.p;
   const { rowK, rowN, Kb, K4b, M2, N4, i, j, kb } = f.locals(i32, ['rowK', 'rowN', 'Kb', 'K4b', 'M2', 'N4', 'i', 'j', 'kb']);
   const pa = [f.local(i32), f.local(i32)];
@@ -251,7 +270,7 @@ export function matmulNTKernel(): FunctionDef {
       for (let r = 0; r < R; r++) f.get(pa[r]!).get(kb).op(Op.i32_add).v128Load().set(av[r]!);
       for (let c = 0; c < C; c++) {
         f.get(pb[c]!).get(kb).op(Op.i32_add).v128Load().set(bv);
-        for (let r = 0; r < R; r++) mulAdd(f, acc[r]![c]!, av[r]!, bv).set(acc[r]![c]!);
+        for (let r = 0; r < R; r++) mulAdd(f, acc[r]![c]!, av[r]!, bv, relaxed).set(acc[r]![c]!);
       }
     });
     // res[r] lanes [0, C) = the dot products so far.
@@ -271,7 +290,7 @@ export function matmulNTKernel(): FunctionDef {
       f.set(bv);
       for (let r = 0; r < R; r++) {
         f.get(pa[r]!).get(kb).op(Op.i32_add).loadSplat().set(av[r]!);
-        mulAdd(f, res[r]!, av[r]!, bv).set(res[r]!);
+        mulAdd(f, res[r]!, av[r]!, bv, relaxed).set(res[r]!);
       }
     });
     for (let r = 0; r < R; r++) {

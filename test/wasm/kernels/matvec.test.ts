@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { wasmRelaxedSimdSupported } from '../../../src/backend/wasm.js';
 import { Heap, simd } from '../helpers.js';
 
 // matmul and matmulTN at few rows (batch-1 generation: M = 1; numSamples 2–3) and the rows
@@ -7,8 +8,10 @@ import { Heap, simd } from '../helpers.js';
 // to float32 at each multiply and add — so the kernel is compared BIT FOR BIT with that sum
 // computed here with Math.fround, on every path: streamed rows (pairs and a single row, U = 4
 // or 8 rows of k per pass and the K mod U rest), 4-row blocks, vector and single-lane columns,
-// k chunks of 128, row bands of 64. And a row gives the same bits whether it is computed alone
-// (streamed) or inside a 4-row block of a bigger product, as the kernel did before.
+// k chunks of 128, row bands of 64 — on the plain module (relaxed SIMD fuses the multiply-add;
+// test/wasm/relaxed.test.ts checks that variant). And on both variants a row gives the same
+// bits whether it is computed alone (streamed) or inside a 4-row block of a bigger product, as
+// the kernel did before: how a thread split cuts the rows never changes a row's result.
 
 const fround = Math.fround;
 
@@ -43,7 +46,7 @@ describe.skipIf(!simd)('wasm matmul at few rows: bit-identical float32 k-order s
     for (const M of MS) {
       it(`${variant}, M = ${M}, every K in [${KS.join(', ')}] × N in [${NS.join(', ')}], overwriting and accumulating`, () => {
         for (const K of KS) {
-          const h = new Heap(M * 1000 + K);
+          const h = new Heap(M * 1000 + K, { relaxed: false });
           for (const N of NS) {
             for (const acc of [false, true]) {
               const a = h.alloc(M * K), b = h.alloc(K * N), o = h.alloc(M * N);
@@ -61,10 +64,11 @@ describe.skipIf(!simd)('wasm matmul at few rows: bit-identical float32 k-order s
     }
   }
 
-  it('computes a row alone (streamed) with the same bits as inside a 4-row block, at the generation shapes', () => {
-    for (const [K, N] of [[256, 256], [512, 512], [512, 65], [1024, 65], [300, 1027]] as const) {
+  const variants = wasmRelaxedSimdSupported() ? [false, true] : [false];
+  it.each(variants)('computes a row alone (streamed) with the same bits as inside a 4-row block (relaxed: %s)', (relaxed) => {
+    for (const [K, N] of [[256, 256], [512, 512], [512, 65], [1024, 65], [300, 1027], [7, 5]] as const) {
       const M = 8;
-      const h = new Heap(K + N);
+      const h = new Heap(K + N, { relaxed });
       const a = h.alloc(M * K), b = h.alloc(K * N), o = h.alloc(M * N), o1 = h.alloc(M * N);
       h.f32.copyWithin(o1, o, o + M * N);
       h.k.matmul(h.f32, o, h.f32, a, h.f32, b, M, K, N, true); // rows 0–7 in two 4-row blocks
