@@ -61,12 +61,12 @@ export interface LSTMLanguageModelOptions {
    */
   backend?: 'auto' | BackendName;
   /**
-   * Threads to compute with (wasm backend): 1 (default) up to 256, each extra one a worker on
-   * a shared memory. Falls back to 1 where shared memory is unavailable (no
+   * Threads to compute with (wasm backend): 1 (default) up to 64, each extra one a worker on
+   * a shared memory, or `'auto'`: as many as the machine has cores, up to 8. Falls back to 1 where shared memory is unavailable (no
    * SharedArrayBuffer, or a browser page without cross-origin isolation) or the backend is
    * js; `model.threads` tells. Call `dispose()` to stop the workers.
    */
-  threads?: number;
+  threads?: number | 'auto';
   /**
    * Makes the workers. Default: a web worker from a Blob URL where `Worker` exists; in Node
    * pass `nodeWorkerFactory` from `lstm-lm/node`.
@@ -162,6 +162,7 @@ export class LSTMLanguageModel {
     const describe = `vocabSize ${config.vocabSize}, numHiddens ${config.numHiddens}, numLayers ${config.numLayers}` +
       (config.embeddingSize === null ? '' : `, embeddingSize ${config.embeddingSize}`);
     this.#runner = new Runner(options, config.dtype, this.#layout.count, workspaceFactory(config), describe);
+    this.#runner.disposeWhenCollected(this); // a model dropped without dispose() still stops its workers
     this.backend = this.#runner.backend;
     this.threads = this.#runner.threads;
     const storage = this.#runner.storage;

@@ -2,7 +2,7 @@ import { show } from '../checks.js';
 import { resolveBackend, Storage, type BackendName, type WorkspaceFactory } from '../backend/storage.js';
 import type { Kernels } from '../backend/table.js';
 import { kernelModule } from '../backend/wasm.js';
-import { ThreadPool, webWorkerFactory, type WorkerFactory } from '../threads/pool.js';
+import { resolveThreads, ThreadPool, webWorkerFactory, type WorkerFactory } from '../threads/pool.js';
 
 /**
  * A phase of work: part `part` of `parts`, on kernels `k`, with its context `ctx` passed in
@@ -16,7 +16,7 @@ export type Phase<C> = (k: Kernels, ctx: C, part: number, parts: number) => numb
 /** The runtime choices of a model: where its numbers live and how many threads compute. */
 export interface RunnerOptions {
   backend?: 'auto' | BackendName;
-  threads?: number;
+  threads?: number | 'auto';
   createWorker?: WorkerFactory;
 }
 
@@ -43,11 +43,7 @@ export class Runner<W> {
     if (requested !== 'auto' && requested !== 'wasm' && requested !== 'js') {
       throw new RangeError(`Expected \`backend\` to be 'auto', 'wasm' or 'js', got ${show(requested)}.`);
     }
-    const threads = options.threads ?? 1;
-    if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-      const Err = typeof threads === 'number' && Number.isInteger(threads) ? RangeError : TypeError;
-      throw new Err(`Expected \`threads\` to be an integer in [1, ${MAX_THREADS}], got ${show(threads)}.`);
-    }
+    const threads = resolveThreads(options.threads ?? 1);
     if (options.createWorker !== undefined && typeof options.createWorker !== 'function') {
       throw new TypeError(`Expected \`createWorker\` to be a function, got ${show(options.createWorker)}.`);
     }
@@ -84,14 +80,16 @@ export class Runner<W> {
     }
   }
 
+  /** Stops the worker threads when `owner` is garbage-collected without `dispose()`. */
+  disposeWhenCollected(owner: object): void {
+    this.#pool?.disposeWhenCollected(owner);
+  }
+
   /** Stops the worker threads, if any; later phases run on this thread. */
   dispose(): void {
     this.#pool?.dispose();
   }
 }
-
-/** More threads than this never help a model of this library (and each costs a worker). */
-const MAX_THREADS = 256;
 
 /**
  * Where part `part` of `parts` of [0, total) starts; it ends where part + 1 starts. (Two

@@ -136,7 +136,7 @@ describe('LSTMLanguageModel bad input', () => {
     [{ vocabSize: 5, numHiddens: 3, embeddingSize: 0 }, /Expected `embeddingSize` to be a positive integer, got 0/],
     [{ vocabSize: 5, numHiddens: 3, init: 'xavier' }, /Expected `init` to be 'd2l' or 'pytorch', got "xavier"/],
     [{ vocabSize: 5, numHiddens: 3, numLayer: 2 }, /Unknown option "numLayer"; expected one of vocabSize, numHiddens, numLayers/],
-    [{ vocabSize: 5, numHiddens: 3, threads: 1000 }, /Expected `threads` to be an integer in \[1, 256\], got 1000/],
+    [{ vocabSize: 5, numHiddens: 3, threads: 1000 }, /Expected `threads` to be 'auto' or an integer in \[1, 64\], got 1000/],
     [{ vocabSize: 1e9, numHiddens: 256, backend: 'wasm' }, /fit the wasm backend's 4 GiB memory, got vocabSize 1000000000, numHiddens 256, numLayers 1: \d+ parameters need [\d.]+ GiB/],
     [{ vocabSize: 1e6, numHiddens: 256, backend: 'js' }, /fit one typed array \(4 GiB\), got vocabSize 1000000, numHiddens 256, numLayers 1: \d+ parameters need [\d.]+ GiB/],
     [{ vocabSize: 5, numHiddens: 3, dtype: 'float16' }, /Expected `dtype` to be 'float32' or 'float64', got "float16"/],
