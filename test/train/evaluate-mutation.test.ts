@@ -148,3 +148,34 @@ describe('evaluate', () => {
     expect(model.training).toBe(true);
   });
 });
+
+describe('perplexity and evaluate argument checks, exactly', () => {
+  it('name the model, the ids and the corpus precisely', async () => {
+    for (const bad of [undefined, null, 5, {}]) {
+      expect(() => perplexity(bad as never, corpus)).toThrow(/^Expected `model` to be an LSTMLanguageModel, got /);
+      await expect(evaluate(bad as never, corpus)).rejects.toThrow(/^Expected `model` to be an LSTMLanguageModel, got /);
+    }
+    expect(() => perplexity(model, [7, 1])).toThrow(/^Expected `data\[0\]` to be a token id in \[0, 7\), got 7\.$/);
+    expect(() => perplexity(model, 5 as never)).toThrow(/^Expected `data` to be a corpus of token ids or a loader, got 5\.$/);
+    expect(() => perplexity(model, { length: 2 ** 32 } as never)).toThrow(TypeError);
+    await expect(evaluate(model, { length: 2 ** 32 } as never)).rejects.toThrow(/got an object of length 4294967296\.$/);
+    await expect(evaluate(model, [1, 7], { batchSize: 1, numSteps: 1 })).rejects.toThrow(/^Expected `data\[1\]` to be a token id in \[0, 7\), got 7\.$/);
+    await expect(evaluate(model, [1, -1], { batchSize: 1, numSteps: 1 })).rejects.toThrow(/^Expected `data\[1\]` to be a token id in \[0, 7\), got -1\.$/);
+    await expect(evaluate(model, [1, '2'] as never, { batchSize: 1, numSteps: 1 })).rejects.toThrow(/^Expected `data` to hold integer token ids, got "2" at index 1\.$/);
+    await expect(evaluate(model, corpus, 5 as never)).rejects.toThrow(/^Expected `options` to be an object, got 5\.$/);
+    await expect(evaluate(model, corpus, { batchSize: 0 })).rejects.toThrow(/^Expected `batchSize` to be a positive integer, got 0\.$/);
+    await expect(evaluate(model, corpus, { numSteps: 1.5 })).rejects.toThrow(/^Expected `numSteps` to be a positive integer, got 1\.5\.$/);
+    for (const signal of [null, 5, 'abort']) {
+      await expect(evaluate(model, corpus, { signal } as never)).rejects.toThrow(/^Expected `signal` to be an AbortSignal, got /);
+    }
+  });
+
+  it('evaluate takes exactly B·T + 1 tokens, and reads a stream length that T divides without an empty chunk', async () => {
+    const exact = corpus.subarray(0, 3 * 4 + 1);
+    expect((await evaluate(model, exact, { batchSize: 3, numSteps: 4 })).tokens).toBe(12);
+    expect([...corpusStreams(corpus.subarray(0, 61), 3, 10)].map((c) => c.X.numSteps)).toEqual([10, 10]); // L = 20
+    expect([...corpusStreams(corpus.subarray(0, 60), 3, 5)].map((c) => c.X.numSteps)).toEqual([5, 5, 5, 4]); // L = ⌊59/3⌋ = 19
+    const r = await evaluate(model, corpus.subarray(0, 60), { batchSize: 3, numSteps: 5 });
+    expect(r.tokens).toBe(57);
+  });
+});
