@@ -52,3 +52,22 @@ describe('SGD', () => {
     expect(sgd.lr).toBe(1);
   });
 });
+
+describe('SGD, exactly (issue 13: Stryker survivors)', () => {
+  const param = (data: number[], grad: number[]) => ({ data: Float32Array.from(data), grad: Float32Array.from(grad) });
+
+  it('shows a valid example when options is not an object', () => {
+    expect(() => new SGD([param([1], [1])], null as never)).toThrow(/^Expected `options` to be an object like \{ lr: 1 \}, got null\.$/);
+  });
+
+  it('without weight decay, a step never reads the weights: an infinite weight stays infinite (no 0·∞ = NaN)', () => {
+    for (const momentum of [0, 0.9]) {
+      const p = param([Infinity, -Infinity, 2], [1, 1, 1]);
+      const sgd = new SGD([p], { lr: 0.5, momentum });
+      sgd.step();
+      sgd.step();
+      expect(Array.from(p.data.subarray(0, 2))).toEqual([Infinity, -Infinity]);
+      expect(p.data[2]).toBeCloseTo(momentum === 0 ? 1 : 2 - 0.5 - 0.5 * 1.9, 6);
+    }
+  });
+});
