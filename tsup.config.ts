@@ -14,4 +14,15 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   external: ['lstm-lm'],
+  // node/index.ts imports the library from ../src/index.js (so that tests and tsx run it from
+  // source); in the package it must import `lstm-lm` itself, or the CommonJS build of
+  // `lstm-lm/node` would carry a second copy of the library whose classes fail `instanceof`
+  // against the user's (a model from require('lstm-lm') refused by writeCheckpoint).
+  esbuildPlugins: [{
+    name: 'node-entry-imports-the-package',
+    setup(build) {
+      build.onResolve({ filter: /\/src\/index\.js$/ }, (args) =>
+        args.importer.includes('/node/') ? { path: 'lstm-lm', external: true } : undefined);
+    },
+  }],
 });

@@ -68,6 +68,17 @@ try {
     "  if (esm.length === 0 || esm.join() !== cjs.join()) throw new Error(`${id}: import() gives [${esm}], require() gives [${cjs}]`);",
     '  console.log(`  ${id}: ${esm.length} exports, the same by import() and require()`);',
     '}',
+    // One copy of the library per module system: lstm-lm/node must use the same classes as lstm-lm.
+    'for (const [how, load] of [["import()", (id) => import(id)], ["require()", async (id) => require(id)]]) {',
+    `  const lib = await load(${JSON.stringify(pkg.name)}), node = await load(${JSON.stringify(pkg.name + '/node')});`,
+    "  const model = new lib.LSTMLanguageModel({ vocabSize: 3, numHiddens: 2, backend: 'js' });",
+    "  const vocab = new lib.Vocab([['a', 'b']]);",
+    "  const path = require('node:path').join(process.cwd(), `probe-${how.length}.safetensors`);",
+    '  await node.writeCheckpoint(path, model, { vocab });',
+    '  const back = await node.readCheckpoint(path);',
+    '  if (!(back.model instanceof lib.LSTMLanguageModel)) throw new Error(`${how}: lstm-lm/node returned a model of another copy of the library`);',
+    '  console.log(`  ${how}: lstm-lm/node writes and reads models of the same lstm-lm`);',
+    '}',
   ].join('\n');
   writeFileSync(join(scratch, 'probe.mjs'), probe);
   const loaded = spawnSync(process.execPath, ['probe.mjs'], { cwd: scratch, stdio: 'inherit' });
