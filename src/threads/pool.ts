@@ -2,7 +2,7 @@ import { show } from '../checks.js';
 import type { Kernels } from '../tensor/kernels.js';
 import { KERNEL_NAMES, wrapExports, type WasmKernelExports } from '../wasm/index.js';
 import {
-  CLAIM, CLAIMED, COMMANDS_BYTE, COMMAND_SIZE, CONTROL_BYTES, COUNT, DEAD, DONE, FAILED, OPEN, READY, RESULT_BYTE,
+  CLAIM, CLAIMED, COMMAND_SIZE, CONTROL_BYTES, CONTROL_SLOTS, COUNT, DEAD, DONE, FAILED, OPEN, READY, RESULT_BYTE,
   REVOKED, SEQ, STOP, WORKER_SOURCE,
 } from './protocol.js';
 
@@ -128,16 +128,21 @@ type RawKernels = readonly ((...args: number[]) => unknown)[];
  * Node's `Worker` only: whether its thread has stopped (terminated, crashed, out of memory,
  * `process.exit`). Node reports an event-loop idle time of -1 for a stopped worker at once,
  * from the worker's own state, while its 'exit' event waits for this thread's event loop —
- * which never turns while a model call is blocked. Before the worker's 'online' event has been
- * delivered it reports zeros: then this says false, and the pickup deadline decides.
+ * which never turns while a model call is blocked. Node answers only once this thread has seen
+ * the worker's 'online' event and asked while the worker was alive (it then keeps the worker's
+ * loop start); until then it reports zeros: 'unknown', and the pickup deadline decides.
+ * Elsewhere (web workers): 'none'.
  */
-function nodeWorkerStopped(worker: WorkerLike): boolean {
-  const performance = (worker as { performance?: { eventLoopUtilization?: () => { idle?: unknown } } }).performance;
-  if (typeof performance?.eventLoopUtilization !== 'function') return false;
+function probe(worker: WorkerLike): 'stopped' | 'running' | 'unknown' | 'none' {
+  const performance = (worker as { performance?: { eventLoopUtilization?: () => { idle?: unknown; active?: unknown } } })
+    .performance;
+  if (typeof performance?.eventLoopUtilization !== 'function') return 'none';
   try {
-    return performance.eventLoopUtilization().idle === -1;
+    const { idle, active } = performance.eventLoopUtilization();
+    if (idle === -1) return 'stopped';
+    return idle === 0 && active === 0 ? 'unknown' : 'running';
   } catch {
-    return false;
+    return 'none';
   }
 }
 
@@ -157,7 +162,7 @@ class Lane {
   readonly worker: WorkerLike;
   readonly control: Int32Array;
   readonly recorder: Kernels;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #commandBuffer: SharedArrayBuffer;
   readonly #result: Float64Array;
   #commands: Float64Array;
   #capacity: number;
@@ -173,6 +178,7 @@ class Lane {
   #postedAt = 0;
   #inFlight = false;
   #dead = false;
+  #probing: 'unknown' | 'running' | 'none' = 'unknown';
 
   constructor(
     module: WebAssembly.Module, memory: WebAssembly.Memory, worker: WorkerLike, here: () => RawKernels,
@@ -182,7 +188,7 @@ class Lane {
     this.#here = here;
     this.#pickupTimeoutMs = options.pickupTimeoutMs;
     let buffer: SharedArrayBuffer | undefined;
-    const bytes = (commands: number): number => COMMANDS_BYTE + 8 * COMMAND_SIZE * commands;
+    const bytes = (commands: number): number => 8 * COMMAND_SIZE * commands;
     if (options.maxCommands > options.initialCommands) {
       try {
         const Growable = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer;
@@ -193,12 +199,13 @@ class Lane {
     }
     const growable = (buffer as { growable?: boolean } | undefined)?.growable === true;
     if (!growable) buffer = new SharedArrayBuffer(bytes(Math.min(options.maxCommands, FIXED_COMMANDS)));
-    this.#buffer = buffer!;
+    this.#commandBuffer = buffer!;
     this.#capacity = growable ? options.initialCommands : Math.min(options.maxCommands, FIXED_COMMANDS);
     this.#maxCapacity = growable ? options.maxCommands : this.#capacity;
-    this.control = new Int32Array(this.#buffer, 0, CONTROL_BYTES / 4);
-    this.#result = new Float64Array(this.#buffer, RESULT_BYTE, 1);
-    this.#commands = new Float64Array(this.#buffer, COMMANDS_BYTE); // length-tracking if growable
+    this.#commands = new Float64Array(this.#commandBuffer, 0, this.#capacity * COMMAND_SIZE);
+    const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
+    this.control = new Int32Array(controlBuffer, 0, CONTROL_SLOTS);
+    this.#result = new Float64Array(controlBuffer, RESULT_BYTE, 1);
     // Raw "exports" that append a command instead of running the kernel; wrapped like the
     // real ones, so a recorded call takes exactly the kernels' (array, offset) arguments.
     const record = Object.fromEntries(KERNEL_NAMES.map((name, index) => [name, (...args: number[]) => {
@@ -225,7 +232,7 @@ class Lane {
     } catch {
       // A worker without these events: the deadline and DEAD still apply.
     }
-    this.#send = () => worker.postMessage({ module, memory, buffer: this.#buffer, names: KERNEL_NAMES });
+    this.#send = () => worker.postMessage({ module, memory, controlBuffer, commandBuffer: this.#commandBuffer, names: KERNEL_NAMES });
   }
 
   /** Sends the worker the kernel module, the memory and its list (it then starts). */
@@ -234,14 +241,28 @@ class Lane {
     this.#send();
   }
 
+  /** Whether the worker is known to be gone (asking Node, if it is a Node worker: see nodeWorkerStopped). */
   get dead(): boolean {
-    if (!this.#dead && (Atomics.load(this.control, DEAD) === 1 || nodeWorkerStopped(this.worker))) this.kill();
+    if (!this.#dead && (Atomics.load(this.control, DEAD) === 1 || probe(this.worker) === 'stopped')) this.kill();
     return this.#dead;
   }
 
-  /** Whether the worker can take a phase's part now: started, alive, done with all it was given. */
+  /**
+   * Whether the worker can take a phase's part now: started, not marked dead, done with all it
+   * was given. (Cheap: it does not ask Node; a worker that died unannounced is found when a
+   * batch posted to it is not picked up.)
+   */
   get usable(): boolean {
-    return !this.dead && Atomics.load(this.control, READY) === 1 && Atomics.load(this.control, DONE) === this.#seq;
+    if (!this.#dead && Atomics.load(this.control, DEAD) === 1) this.kill();
+    if (this.#dead || Atomics.load(this.control, READY) !== 1) return false;
+    if (this.#probing === 'unknown') {
+      // Asks Node while the worker is alive, until it answers (see probe): it can then tell
+      // a death later.
+      const answer = probe(this.worker);
+      if (answer === 'stopped') this.kill();
+      else if (answer !== 'unknown') this.#probing = answer;
+    }
+    return !this.#dead && Atomics.load(this.control, DONE) === this.#seq;
   }
 
   /** Starts recording a part. */
@@ -296,7 +317,8 @@ class Lane {
     if (this.#capacity < this.#maxCapacity) {
       const next = Math.min(2 * this.#capacity, this.#maxCapacity);
       try {
-        (this.#buffer as unknown as { grow(n: number): void }).grow(COMMANDS_BYTE + 8 * COMMAND_SIZE * next);
+        (this.#commandBuffer as unknown as { grow(n: number): void }).grow(8 * COMMAND_SIZE * next);
+        this.#commands = new Float64Array(this.#commandBuffer, 0, next * COMMAND_SIZE);
         this.#capacity = next;
         return;
       } catch {
@@ -339,12 +361,22 @@ class Lane {
   #settle(runIfRevoked: boolean): void {
     if (!this.#inFlight) return;
     const c = this.control, seq = this.#seq;
+    let checked = this.#postedAt;
     for (;;) {
       const done = Atomics.load(c, DONE);
       if (done === seq) break;
+      // Look for a dead or late worker only when abandoning, when the worker said its last
+      // words, or after a quiet slice: the usual wait costs no clock reads and no probes.
+      let look = !runIfRevoked || Atomics.load(c, DEAD) === 1;
+      if (!look) {
+        if (canBlock) look = Atomics.wait(c, DONE, done, WAIT_SLICE_MS) === 'timed-out';
+        else look = now() - checked >= WAIT_SLICE_MS; // a browser's main thread spins
+        if (!look) continue;
+      }
+      checked = now();
       if (Atomics.load(c, CLAIM) !== CLAIMED) {
         // Abandoning, nothing is gained by waiting for an unclaimed batch.
-        const late = !runIfRevoked || this.dead || now() - this.#postedAt >= this.#pickupTimeoutMs;
+        const late = !runIfRevoked || this.dead || checked - this.#postedAt >= this.#pickupTimeoutMs;
         if (late && Atomics.compareExchange(c, CLAIM, OPEN, REVOKED) === OPEN) {
           this.#inFlight = false;
           if (runIfRevoked) this.#runHere();
@@ -357,7 +389,7 @@ class Lane {
             'the call is abandoned, and later calls run without that worker.',
         );
       }
-      if (canBlock) Atomics.wait(c, DONE, done, WAIT_SLICE_MS);
+      if (!runIfRevoked && canBlock) Atomics.wait(c, DONE, done, WAIT_SLICE_MS); // abandoning a claimed batch
     }
     this.#inFlight = false;
     if (Atomics.load(c, FAILED) === 1) {

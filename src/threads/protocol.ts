@@ -1,10 +1,12 @@
 // The protocol between a model's thread and its kernel workers, shared by both sides.
 //
-// Each worker owns a SharedArrayBuffer: an Int32 control block, a Float64 result slot, then
-// the command list. A command is COMMAND_SIZE doubles: the kernel's index in KERNEL_NAMES
-// and up to 8 arguments (byte pointers and sizes are integers, exact in a double; extra
-// arguments are ignored by a wasm function). Where the engine has growable SharedArrayBuffers
-// the model's thread grows the buffer (the worker's view of the list tracks its length).
+// Each worker owns two SharedArrayBuffers: the control block (Int32 slots, then a Float64
+// result slot) and the command list. A command is COMMAND_SIZE doubles: the kernel's index in
+// KERNEL_NAMES and up to 8 arguments (byte pointers and sizes are integers, exact in a double;
+// extra arguments are ignored by a wasm function). Where the engine has growable
+// SharedArrayBuffers the model's thread grows the list, and the worker re-makes its view of it
+// when a batch is longer than the view. (Views have fixed lengths: in V8 an element access
+// through a length-tracking view costs ≈ 10× one through a fixed view.)
 //
 // One batch: the model writes COUNT, the running sum into the result slot, FAILED = 0,
 // CLAIM = OPEN, then bumps SEQ. The worker wakes, claims the batch (CLAIM: OPEN → CLAIMED),
@@ -21,11 +23,12 @@ export const COUNT = 4; //   the number of commands in the batch
 export const FAILED = 5; //  1 if a kernel threw (a trap): the batch is abandoned, DONE still set
 export const CLAIM = 6; //   OPEN, CLAIMED or REVOKED: who runs the posted batch (compareExchange)
 export const DEAD = 7; //    1 once the worker is known to be gone: set by its own last words or by the model
-export const CONTROL_BYTES = 32;
+export const CONTROL_SLOTS = 8;
 /** Byte offset of the Float64 result: the running sum of a part's kernel return values. */
-export const RESULT_BYTE = CONTROL_BYTES;
-/** Byte offset of the command list. */
-export const COMMANDS_BYTE = CONTROL_BYTES + 8;
+export const RESULT_BYTE = 4 * CONTROL_SLOTS;
+/** Bytes of the control block. */
+export const CONTROL_BYTES = RESULT_BYTE + 8;
+/** Doubles per command: the kernel's index and 8 arguments. */
 export const COMMAND_SIZE = 9;
 
 /** Values of the CLAIM slot. */
@@ -45,8 +48,8 @@ const onFirstMessage = (handle) => {
   if (typeof require === 'function') require('worker_threads').parentPort.once('message', handle);
   else self.onmessage = (event) => { self.onmessage = null; handle(event.data); };
 };
-onFirstMessage(({ module, memory, buffer, names }) => {
-  const control = new Int32Array(buffer, 0, ${CONTROL_BYTES / 4});
+onFirstMessage(({ module, memory, controlBuffer, commandBuffer, names }) => {
+  const control = new Int32Array(controlBuffer, 0, ${CONTROL_SLOTS});
   const die = () => {
     Atomics.store(control, ${DEAD}, 1);
     Atomics.notify(control, ${DONE});
@@ -56,8 +59,8 @@ onFirstMessage(({ module, memory, buffer, names }) => {
   try {
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
     const kernels = names.map((name) => exports[name]);
-    const result = new Float64Array(buffer, ${RESULT_BYTE}, 1);
-    const c = new Float64Array(buffer, ${COMMANDS_BYTE});
+    const result = new Float64Array(controlBuffer, ${RESULT_BYTE}, 1);
+    let c = new Float64Array(commandBuffer, 0, commandBuffer.byteLength / 8);
     Atomics.store(control, ${READY}, 1);
     Atomics.notify(control, ${READY});
     let seen = 0;
@@ -67,6 +70,7 @@ onFirstMessage(({ module, memory, buffer, names }) => {
       if (Atomics.load(control, ${STOP}) === 1) break;
       if (Atomics.compareExchange(control, ${CLAIM}, ${OPEN}, ${CLAIMED}) === ${OPEN}) {
         const end = Atomics.load(control, ${COUNT}) * ${COMMAND_SIZE};
+        if (end > c.length) c = new Float64Array(commandBuffer, 0, commandBuffer.byteLength / 8);
         let sum = result[0];
         try {
           for (let i = 0; i < end; i += ${COMMAND_SIZE}) {
