@@ -50,3 +50,11 @@ describe('checkTokenIds', () => {
     expect(() => checkTokenIds('c', Int32Array.of(1, -3))).toThrow(/^Expected `c\[1\]` .*got -3\.$/);
   });
 });
+
+describe('show, exactly', () => {
+  it('renders objects without a constructor, or with an unnamed one, as an object', () => {
+    expect(show(Object.create(null))).toBe('an object');
+    expect(show({ constructor: { name: 5 } })).toBe('an object');
+    expect(show(new (class Thing {})())).toBe('a Thing');
+  });
+});

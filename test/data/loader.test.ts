@@ -139,6 +139,10 @@ describe('SeqDataLoader', () => {
       const loader = new SeqDataLoader(positions(200), { batchSize: 2, numSteps: 4, random, seed: 9 });
       const offsets = new Set(Array.from({ length: 200 }, () => loader.epoch().offset));
       expect([...offsets].sort()).toEqual(random ? [0, 1, 2, 3] : [0, 1, 2, 3, 4]);
+      expect(() => loader.epoch(5 as never)).toThrow(/^Expected `options` to be an object like \{ startBatch: 0 \}, got 5\.$/);
+      expect(() => new SeqDataLoader(positions(100), null as never)).toThrow(
+        /^Expected `options` to be an object with `batchSize` and `numSteps`, got null\.$/,
+      );
       expect(() => loader.epoch(null as never)).toThrow(/^Expected `options` to be an object like \{ startBatch: 0 \}, got null\.$/);
       expect(() => loader.epoch({ startBatch: -1 })).toThrow(/^Expected `startBatch` to be a non-negative integer, got -1\.$/);
       expect([...loader.epoch({ startBatch: 10_000 })]).toEqual([]);

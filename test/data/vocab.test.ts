@@ -273,7 +273,7 @@ describe('Vocab', () => {
     expect(() => vocab.decode([2.5])).toThrow(/^Expected `ids\[0\]` to be a token id in \[0, 3\), got 2\.5\.$/);
     expect(() => vocab.decode({ length: 1.5 } as unknown as number[])).toThrow(TypeError);
     expect(() => vocab.decode(null as unknown as number[])).toThrow(/^Expected `ids` to be an array of token ids, got null\.$/);
-    expect(() => vocab.decode('ab' as unknown as number[])).toThrow(TypeError);
+    expect(() => vocab.decode('ab' as unknown as number[])).toThrow(/^Expected `ids` to be an array of token ids, got "ab"\.$/);
     expect(() => vocab.decode([null] as unknown as number[])).toThrow(TypeError);
   });
 

@@ -71,3 +71,15 @@ describe('SGD, exactly (issue 13: Stryker survivors)', () => {
     }
   });
 });
+
+describe('clips, exactly (issue 13: a string maxNorm was accepted)', () => {
+  const P = [{ data: Float32Array.of(0, 0), grad: Float32Array.of(3, 4) }];
+  it('refuse a maxNorm or clipValue that is not a number with a TypeError, and change nothing', () => {
+    for (const bad of ['1', '0', null, [2]]) {
+      expect(() => clipGradNorm(P, bad as never)).toThrow(TypeError);
+      expect(() => clipGradNorm(P, bad as never)).toThrow(/^Expected `maxNorm` to be a positive number, got /);
+    }
+    expect(() => clipGradNorm(P, 0)).toThrow(RangeError);
+    expect(Array.from(P[0]!.grad)).toEqual([3, 4]);
+  });
+});

@@ -171,6 +171,8 @@ describe('perplexity and evaluate argument checks, exactly', () => {
   });
 
   it('evaluate takes exactly B·T + 1 tokens, and reads a stream length that T divides without an empty chunk', async () => {
+    expect(() => perplexity(model, corpus, 5 as never)).toThrow(/^Expected `options` to be an object like \{ numSteps: 35 \}, got 5\.$/);
+    await expect(evaluate(model, corpus.subarray(0, 12), { batchSize: 3, numSteps: 4 })).rejects.toThrow(/at least 13 tokens .*, got 12\.$/);
     const exact = corpus.subarray(0, 3 * 4 + 1);
     expect((await evaluate(model, exact, { batchSize: 3, numSteps: 4 })).tokens).toBe(12);
     expect([...corpusStreams(corpus.subarray(0, 61), 3, 10)].map((c) => c.X.numSteps)).toEqual([10, 10]); // L = 20

@@ -42,4 +42,21 @@ describe('predict, exactly', () => {
     expect(predict(biased, vocab, ['a'], 2)).toEqual(['a', 'c', 'c']);
     expect(predictText(biased, vocab, 'a b', 1, 'word')).toBe('a b c');
   });
+
+  it('warms up on the prefix but its last token, then feeds each prediction back: the same as stepping by hand', () => {
+    const words = new Vocab('a b c d e f a b'.split(' '));
+    const m = new LSTMLanguageModel({ vocabSize: words.size, numHiddens: 5, seed: 7, initScale: 1.5, backend: 'js' });
+    const prefix = ['a', 'c', 'f', 'b'];
+    const ids = words.encode(prefix);
+    const state = m.initState(1);
+    for (const id of ids.slice(0, -1)) m.forward([[id]], state);
+    let last = ids.at(-1)!;
+    const expected: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { logits } = m.forward([[last]], state);
+      last = Array.from(logits).indexOf(Math.max(...logits));
+      expected.push(last);
+    }
+    expect(predict(m, words, prefix, 6)).toEqual([...prefix, ...words.decode(expected)]);
+  });
 });
