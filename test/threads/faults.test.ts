@@ -1,8 +1,10 @@
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { LSTMLanguageModel } from '../../src/index.js';
 import { wasmSimdSupported } from '../../src/wasm/index.js';
 import { nodeWorkerFactory } from '../../node/index.js';
-import { atKernelCall, workers } from './workers.js';
+import { atKernelCall, until, workers } from './workers.js';
 
 // The faults of issue 13 on a whole model with two threads: a sequence longer than a worker's
 // first command list, and workers that die between calls or in the middle of one.
@@ -73,5 +75,56 @@ describe.skipIf(!simd)('threads: dying workers', () => {
     } finally {
       model.dispose();
     }
+  });
+});
+
+describe.skipIf(!simd)('threads: how many, and for how long', () => {
+  it("threads: 'auto' is the CPUs (at most 8); above 64 is refused before any worker starts", () => {
+    const { availableParallelism } = process.getBuiltinModule('os');
+    const model = new LSTMLanguageModel({ ...options, threads: 'auto', createWorker: nodeWorkerFactory });
+    try {
+      expect(model.threads).toBe(Math.min(availableParallelism(), 8));
+    } finally {
+      model.dispose();
+    }
+    const w = workers();
+    expect(() => new LSTMLanguageModel({ ...options, threads: 65, createWorker: w.create })).toThrow(
+      new RangeError("Expected `threads` to be 'auto' or an integer in [1, 64], got 65."),
+    );
+    expect(w.made).toHaveLength(0);
+  });
+
+  it('a model dropped without dispose() stops its workers when it is garbage-collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const w = workers();
+    let ref: WeakRef<object> | undefined;
+    await (async () => {
+      const model = new LSTMLanguageModel({ ...options, threads: 3, createWorker: w.create });
+      await settle();
+      model.loss([[1, 2, 3]], [[2, 3, 0]]);
+      ref = new WeakRef(model);
+    })();
+    let exited = false;
+    void Promise.all(w.exited).then(() => { exited = true; });
+    await until(() => {
+      gc();
+      return exited;
+    }, 5000);
+    expect(ref!.deref()).toBeUndefined();
+    expect(exited).toBe(true);
+  });
+
+  it('a createWorker that throws on the second of two workers: no model, the first worker stopped', async () => {
+    const w = workers();
+    let n = 0;
+    const create = (source: string) => {
+      if (++n === 2) throw new Error('EAGAIN');
+      return w.create(source);
+    };
+    expect(() => new LSTMLanguageModel({ ...options, threads: 3, createWorker: create })).toThrow(
+      /`createWorker` threw while starting worker 2 of 2: EAGAIN/,
+    );
+    await expect(w.exited[0]).resolves.toBeTypeOf('number');
   });
 });
