@@ -3,7 +3,9 @@
 
 export { jsKernels, KERNEL_NAMES } from './backend/table.js';
 export type { Kernels, KernelName, WasmKernelExports } from './backend/table.js';
-export { createWasmKernels, createWasmKernelsAsync, kernelModuleBytes, wasmSimdSupported, preloadWasm } from './backend/wasm.js';
+export {
+  createWasmKernels, createWasmKernelsAsync, kernelModuleBytes, wasmSimdSupported, wasmRelaxedSimdSupported, preloadWasm,
+} from './backend/wasm.js';
 export type { WasmKernels } from './backend/wasm.js';
 export type { FloatArray } from './tensor/float-array.js';
 export { matmul, matmulTN, matmulNT } from './tensor/matmul.js';
