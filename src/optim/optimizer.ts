@@ -95,11 +95,31 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
     return this.#buffers[name]!;
   }
 
-  /** A copy of the step count, learning rate and buffers (see {@link OptimizerStateDict}). */
-  stateDict(): OptimizerStateDict {
+  /**
+   * A copy of the step count, learning rate and buffers (see {@link OptimizerStateDict}).
+   * Given `into` — an earlier state dict of this optimiser — the buffers are copied into its
+   * arrays instead of new ones, so that a caller saving the state every step (the divergence
+   * guard) allocates nothing per step; anything else in `into` is not read.
+   */
+  stateDict(into?: OptimizerStateDict): OptimizerStateDict {
+    if (into !== undefined && this.#fits(into)) {
+      for (const [name, list] of Object.entries(this.#buffers)) list.forEach((b, i) => into.buffers[name]![i]!.set(b));
+      return { name: this.name, step: this.#step, lr: this.#lr, buffers: into.buffers };
+    }
     const buffers: Record<string, FloatArray[]> = {};
     for (const [name, list] of Object.entries(this.#buffers)) buffers[name] = list.map((b) => b.slice());
     return { name: this.name, step: this.#step, lr: this.#lr, buffers };
+  }
+
+  /** Whether `state`'s buffers have this optimiser's names, counts, types and lengths. */
+  #fits(state: OptimizerStateDict): boolean {
+    const own = Object.entries(this.#buffers);
+    if (typeof state.buffers !== 'object' || state.buffers === null || Object.keys(state.buffers).length !== own.length) return false;
+    return own.every(([name, list]) => {
+      const other = state.buffers[name];
+      return Array.isArray(other) && other.length === list.length &&
+        list.every((b, i) => other[i]?.constructor === b.constructor && other[i]!.length === b.length);
+    });
   }
 
   /**
