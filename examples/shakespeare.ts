@@ -14,12 +14,13 @@
 // here for its quality (measured on the shared 2-core machine, 2 threads, B 64, T 100, under
 // load: 2×256 ≈ 6,100 tokens/s, 2×384 ≈ 4,000, 2×512 ≈ 2,700).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import {
   Adam, LSTMLanguageModel, RMSprop, SeqDataLoader, constantLr, cosineWithWarmup, fit, generate, loadCorpus,
-  reduceOnPlateau, splitCorpus, type Schedule,
+  reduceOnPlateau, saveCheckpoint, splitCorpus, type Schedule,
 } from '../src/index.js';
-import { nodeWorkerFactory } from '../node/index.js';
+import { nodeWorkerFactory, writeCheckpoint } from '../node/index.js';
 import { dataFile, fail, integer, parseCommandLine, positiveInteger, readText } from './lib/cli.js';
 import { lineChart } from './lib/svg-plot.js';
 
@@ -93,8 +94,26 @@ console.log(
     `${loader.numBatches} steps an epoch`,
 );
 
-interface LogEntry { minutes: number; step: number; tokens: number; trainLoss: number; valLoss: number; lr: number }
+/** One evaluation; `load` is the machine's 1-minute load average then (the machine may be shared). */
+interface LogEntry { minutes: number; step: number; tokens: number; trainLoss: number; valLoss: number; lr: number; load: number }
 const log: LogEntry[] = [];
+const out = resolve(values.out);
+mkdirSync(dirname(out), { recursive: true });
+const config = { path, hidden, layers, dropout, optimizer: values.optimizer, lr, schedule: values.schedule, B, T, threads, seed, vocabSize: vocab.size };
+
+/** Writes the JSON log and the SVG of the curves (the result too, once there is one). */
+function writeLog(result: { stopReason: string; steps: number; tokens: number; bestLoss: number | null } | null): void {
+  writeFileSync(`${out}.json`, JSON.stringify({ config, result, log }, null, 1));
+  if (log.length === 0) return;
+  writeFileSync(`${out}.svg`, lineChart(
+    [
+      { label: 'train (mean since the last evaluation)', xs: log.map((e) => e.minutes), ys: log.map((e) => e.trainLoss) },
+      { label: 'validation', xs: log.map((e) => e.minutes), ys: log.map((e) => e.valLoss) },
+    ],
+    { title: `tinyshakespeare, LSTM ${layers}×${hidden}, dropout ${dropout}`, xLabel: 'minutes', yLabel: 'loss (nats/char)' },
+  ));
+}
+
 let trainSum = 0, trainCount = 0, tokensNow = 0;
 const controller = new AbortController();
 process.once('SIGINT', () => {
@@ -126,7 +145,9 @@ const result = await fit(model, loader, optimizer, {
     const trainLoss = trainCount > 0 ? trainSum / trainCount : NaN;
     trainSum = 0;
     trainCount = 0;
-    log.push({ minutes: e.elapsedMs / 60_000, step: e.step, tokens: tokensNow, trainLoss, valLoss: e.loss, lr: e.lr });
+    log.push({ minutes: e.elapsedMs / 60_000, step: e.step, tokens: tokensNow, trainLoss, valLoss: e.loss, lr: e.lr, load: loadavg()[0]! });
+    writeLog(null); // after every evaluation, so that an interrupted run still leaves its curves
+    if (e.improved) writeFileSync(`${out}.safetensors`, saveCheckpoint(model, { vocab })); // and its best model
     const sample = generate(model, vocab, { prompt: '\n', maxTokens: 300, temperature: 0.8, seed: e.step });
     console.log(
       `\n== step ${e.step}, ${fmt(e.elapsedMs)}: validation loss ${e.loss.toFixed(4)} nats/char (perplexity ${e.perplexity.toFixed(2)})` +
@@ -136,24 +157,12 @@ const result = await fit(model, loader, optimizer, {
   },
   restoreBest: true,
 });
-model.dispose();
-
 console.log(
   `stopped (${result.stopReason}) after ${result.steps} steps, ${result.tokens.toLocaleString('en-US')} tokens, ${fmt(result.elapsedMs)}; ` +
     `best validation loss ${result.best?.loss.toFixed(4) ?? '—'} nats/char at step ${result.best?.step ?? '—'}`,
 );
 
-const out = resolve(values.out);
-mkdirSync(dirname(out), { recursive: true });
-const config = { path, hidden, layers, dropout, optimizer: values.optimizer, lr, schedule: values.schedule, B, T, threads, seed, vocabSize: vocab.size };
-writeFileSync(`${out}.json`, JSON.stringify({ config, result: { stopReason: result.stopReason, steps: result.steps, tokens: result.tokens, bestLoss: result.best?.loss ?? null }, log }, null, 1));
-if (log.length > 0) {
-  writeFileSync(`${out}.svg`, lineChart(
-    [
-      { label: 'train (mean since the last evaluation)', xs: log.map((e) => e.minutes), ys: log.map((e) => e.trainLoss) },
-      { label: 'validation', xs: log.map((e) => e.minutes), ys: log.map((e) => e.valLoss) },
-    ],
-    { title: `tinyshakespeare, LSTM ${layers}×${hidden}, dropout ${dropout}`, xLabel: 'minutes', yLabel: 'loss (nats/char)' },
-  ));
-}
-console.log(`log written to ${out}.json${log.length > 0 ? `, curves to ${out}.svg` : ''}`);
+await writeCheckpoint(`${out}.safetensors`, model, { vocab });
+writeLog({ stopReason: result.stopReason, steps: result.steps, tokens: result.tokens, bestLoss: result.best?.loss ?? null });
+console.log(`log written to ${out}.json, curves to ${out}.svg, the (best) model to ${out}.safetensors`);
+model.dispose();
