@@ -203,6 +203,13 @@ class TrainingRun {
       normSum += norm;
       batches++;
     }
+    if (batches === 0 && !aborted) {
+      // The figures would all be NaN: say why instead (nothing was updated).
+      throw new RangeError(
+        `Expected \`loader\` to yield at least one batch per epoch, got none in epoch ${epoch} ` +
+          '(is the corpus shorter than batchSize·numSteps + 1 tokens?).',
+      );
+    }
     const end = now();
     const loss = tokens > 0 ? lossSum / tokens : NaN;
     return {

@@ -209,10 +209,11 @@ describe('train options', () => {
     expect(() => train(model, loader, sgd(), { epochs: 1, onEpoch: 1 } as never)).toThrow(/^Expected `onEpoch` to be a function, got 1\.$/);
   });
 
-  // Issue 13: an epoch of a loader that yields nothing reports NaN instead of an error. This
-  // test documents the bug (it.fails passes while it is there); when src/train/train.ts
-  // throws a RangeError for an empty epoch, change it.fails to it.
-  it.fails('refuses a loader that yields no batch (the figures would be NaN)', () => {
-    expect(() => trainEpoch(model, source([]), sgd())).toThrow(/^Expected `loader` to yield at least one batch/);
+  // Issue 13: an epoch of a loader that yields nothing reported NaN figures instead of an error.
+  it('refuses a loader that yields no batch (the figures would be NaN), changing nothing', () => {
+    const before = model.flatParameters.slice();
+    expect(() => trainEpoch(model, source([]), sgd())).toThrow(RangeError);
+    expect(() => trainEpoch(model, source([]), sgd())).toThrow(/^Expected `loader` to yield at least one batch per epoch, got none in epoch 1/);
+    expect(model.flatParameters).toEqual(before);
   });
 });
