@@ -10,7 +10,7 @@ export type { Parameter, ParameterSpec, ModelLayout, LayerParams, GateParams } f
 
 // Backends: WebAssembly SIMD or plain TypeScript; threads (wasm): workers on a shared memory
 export { preloadWasm, wasmSimdSupported } from './backend/wasm.js';
-export { webWorkerFactory } from './threads/pool.js';
+export { webWorkerFactory, resolveThreads } from './threads/pool.js';
 export type { WorkerFactory, WorkerLike } from './threads/pool.js';
 export type { BackendName } from './backend/storage.js';
 
