@@ -9,7 +9,8 @@
 //   4. the tarball holds only LICENSE, README.md, package.json and dist/ (no source maps, no
 //      data/), and its size is printed;
 //   5. the tarball, unpacked into a scratch node_modules, loads: every `exports` subpath by
-//      import() and by require().
+//      import() and by require();
+//   6. its bin runs: `lstm-lm --help`, a one-second `train`, `sample` and `info`.
 // Exits non-zero on the first failure.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,6 +84,29 @@ try {
   writeFileSync(join(scratch, 'probe.mjs'), probe);
   const loaded = spawnSync(process.execPath, ['probe.mjs'], { cwd: scratch, stdio: 'inherit' });
   if (loaded.status !== 0) fail('the packed package does not load');
+
+  // The bin, as installed: `lstm-lm --help`, then a one-second training run, a sample and
+  // info through the packed dist/cli.js, which imports the packed `lstm-lm` (one copy).
+  console.log('\ncheck:package: the packed bin');
+  const bins = Object.entries(pkg.bin ?? {});
+  if (bins.length !== 1 || bins[0][0] !== pkg.name) fail(`expected one bin named ${pkg.name}, got ${JSON.stringify(pkg.bin)}`);
+  const binFile = join(installed, bins[0][1]);
+  if (!readFileSync(binFile, 'utf8').startsWith('#!/usr/bin/env node\n')) fail(`${bins[0][1]} does not start with #!/usr/bin/env node`);
+  const bin = (args) => {
+    const r = spawnSync(process.execPath, [binFile, ...args], { cwd: scratch, encoding: 'utf8' });
+    if (r.status !== 0) fail(`lstm-lm ${args.join(' ')} exited ${r.status ?? r.signal}:\n${r.stderr}`);
+    return r.stdout;
+  };
+  const help = bin(['--help']);
+  if (!help.includes('Usage: lstm-lm <command>')) fail(`lstm-lm --help printed:\n${help}`);
+  console.log(`  lstm-lm --help: ${help.split('\n')[0]}`);
+  writeFileSync(join(scratch, 'text.txt'), 'the time traveller smiled round at us. '.repeat(200));
+  bin(['train', 'text.txt', '-o', 'bin.safetensors', '--time-limit', '1', '--hidden', '16', '--layers', '1',
+    '--batch', '4', '--seq', '20', '--eval-every', '10', '--threads', '1']);
+  const sampled = bin(['sample', 'bin.safetensors', '--prompt', 'the ', '--length', '20']);
+  const shown = bin(['info', 'bin.last.safetensors']);
+  if (!sampled.startsWith('the ') || !shown.includes('resumable: step')) fail(`sample/info printed:\n${sampled}\n${shown}`);
+  console.log(`  lstm-lm train (1 s), sample, info: ${JSON.stringify(sampled.trim())}`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
