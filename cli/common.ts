@@ -23,7 +23,8 @@ export function parseCommand<T extends ParseArgsConfig>(command: string, args: s
   try {
     return parseArgs({ ...config, args, strict: true }) as ReturnType<typeof parseArgs<T>>;
   } catch (error) {
-    throw usageError(command, (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ''));
+    const lines = (error as Error).message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    throw usageError(command, lines.join(' ').replace(/\.? To specify a positional.*$/, '').replace(/\.$/, ''));
   }
 }
 
