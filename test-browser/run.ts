@@ -7,12 +7,15 @@
 // cross-origin isolated and has SharedArrayBuffer), opens page.html, and checks what page.js
 // reports: backend 'auto' before and after preloadWasm(), the "I love cat" mission on js and
 // wasm, two threads (Blob-URL workers) against one, throughput at H = 256, and the library in
-// a dedicated module worker. Exits 1 on any failed check, page error or console error.
+// a dedicated module worker; then the playground page (examples/playground/): ~10 s of
+// training, the loss falls, a sample streams, a checkpoint saved, reset and loaded back, and a
+// screenshot in out/browser/playground.png (`--library-only` skips it, `--playground-only` runs only it). Exits 1 on any failed
+// check, page error or console error.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -24,6 +27,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8',
 };
 
 // ------------------------------------------------------------------ server
@@ -37,7 +41,8 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const relative = path === '/' ? 'test-browser/page.html' : decodeURIComponent(path.slice(1));
   const file = resolve(root, relative);
-  const allowed = [resolve(root, 'dist') + sep, resolve(root, 'test-browser') + sep].some((d) => file.startsWith(d));
+  const allowed = [resolve(root, 'dist'), resolve(root, 'test-browser'), resolve(root, 'examples', 'playground')]
+    .some((d) => file.startsWith(d + sep)) || file === resolve(root, 'data', 'timemachine.txt');
   const type = CONTENT_TYPES[extname(file)];
   if (!allowed || type === undefined) {
     res.writeHead(404, headers).end();
@@ -191,6 +196,88 @@ function report(r: Results): void {
   }
 }
 
+// ------------------------------------------------------------------ the playground
+
+interface PlaygroundState {
+  ready: boolean; training: boolean; loaded: number; samples: number; sampleText: string; longestSample: string; saved: number | null; errors: string[];
+  speed: number; vocabSize: number;
+  model: { step: number; layers: number; hidden: number; backend: string; threads: number; vocabSize: number } | null;
+  curves: { trainSteps: number[]; trainLoss: number[]; valSteps: number[]; valLoss: number[] };
+}
+const SCREENSHOT = resolve(root, 'out', 'browser', 'playground.png');
+
+/** examples/playground/: train ~10 s, the loss falls, a sample streams, save, reset, load the file back. */
+async function playground(browser: Browser, origin: string, problems: string[]): Promise<void> {
+  console.log('\n(f) the playground page (examples/playground/)');
+  const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1280, height: 960 } });
+  watch(page, problems, 'playground');
+  const read = (): Promise<PlaygroundState> => page.evaluate(() => (globalThis as unknown as { __playground: PlaygroundState }).__playground);
+  const waitFor = (test: string, timeout = 60_000): Promise<unknown> =>
+    page.waitForFunction(`(() => { const s = globalThis.__playground; return ${test}; })()`, undefined, { timeout });
+  await page.goto(`${origin}/examples/playground/index.html`);
+  await waitFor('s?.ready && s.vocabSize > 50');
+  check(true, `page ready, The Time Machine preloaded (${(await read()).vocabSize} tokens with <unk>)`);
+  await page.click('#train');
+  await waitFor('s.training && s.curves.trainLoss.length > 0');
+  await page.waitForTimeout(10_000);
+  await waitFor('s.samples > 0 && s.sampleText.length >= 20 && s.curves.valLoss.length >= 3', 30_000);
+  await page.click('#train'); // pause
+  await waitFor('!s.training');
+  const trained = await read();
+  const { trainLoss, valLoss } = trained.curves;
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(trainLoss.slice(0, 5)), last = mean(trainLoss.slice(-10));
+  const m = trained.model!;
+  console.log(`  ${m.layers}×${m.hidden} on ${m.backend} × ${m.threads}: ${m.step} steps in ~10 s, ${Math.round(trained.speed)} chars/s`);
+  check(last < first - 0.5, `training loss fell: ${first.toFixed(3)} → ${last.toFixed(3)}`);
+  check(valLoss.length >= 3 && valLoss[valLoss.length - 1]! < valLoss[0]! - 0.3,
+    `validation loss fell: ${valLoss[0]!.toFixed(3)} → ${valLoss[valLoss.length - 1]!.toFixed(3)} (${valLoss.length} evaluations)`);
+  check(trained.longestSample.length >= 20, `a sample streamed: ${JSON.stringify(trained.longestSample.slice(-60))}`);
+  const drawn = await page.evaluate(() => document.querySelectorAll('#chart path').length);
+  check(drawn >= 3, `loss chart drawn (${drawn} SVG paths)`);
+  await mkdir(dirname(SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  console.log(`  screenshot: ${SCREENSHOT}`);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  const file = await download.path();
+  const bytes = await readFile(file);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as { __metadata__?: { format?: string } };
+  check(header.__metadata__?.format === 'lstm-lm.checkpoint', `saved ${download.suggestedFilename()}: ${(bytes.length / 1e6).toFixed(2)} MB, a lstm-lm checkpoint`);
+  await page.click('#reset');
+  await waitFor('s.model === null');
+  await page.setInputFiles('#load', file);
+  await waitFor('s.loaded === 1');
+  const loaded = await read();
+  check(loaded.model?.step === m.step && loaded.curves.valLoss.length === valLoss.length,
+    `loaded it back: step ${loaded.model?.step}, ${loaded.curves.valLoss.length} validation points restored`);
+  await waitFor('s.samples > 0 && s.sampleText.length >= 20');
+  check(true, 'the loaded model samples');
+  await page.click('#train');
+  await waitFor(`s.curves.trainLoss.length > ${trainLoss.length + 5}`);
+  await page.click('#train');
+  await waitFor('!s.training');
+  const resumed = (await read()).curves.trainLoss.slice(trainLoss.length);
+  check(mean(resumed) < first - 0.5, `training continues from the loaded weights: loss ${mean(resumed).toFixed(3)} (untrained ${first.toFixed(3)})`);
+  const errors = (await read()).errors;
+  check(errors.length === 0, `playground errors: ${errors.length === 0 ? 'none' : errors.join('; ')}`);
+  await page.close();
+}
+
+function watch(page: Page, problems: string[], where: string): void {
+  page.on('pageerror', (error) => problems.push(`${where}: page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`${where}: console error: ${message.text()}`);
+  });
+  page.on('requestfailed', (request) => {
+    if (!request.url().startsWith('blob:')) problems.push(`${where}: request failed: ${request.url()} ${request.failure()?.errorText}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`${where}: HTTP ${response.status()}: ${response.url()}`);
+  });
+}
+
 // ------------------------------------------------------------------ main
 
 const server = createServer((req, res) => void serve(req, res));
@@ -208,21 +295,18 @@ const browser = await chromium.launch({
 });
 const problems: string[] = [];
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-  console.log(`serving ${origin}/ (dist/ and test-browser/, COOP same-origin, COEP require-corp)`);
-  await page.goto(`${origin}/`);
-  await page.waitForFunction(() => (window as { __done?: boolean }).__done === true, undefined, { timeout: TIMEOUT_MS });
-  const results = await page.evaluate(() => (window as { __results?: unknown }).__results) as Results;
-  if (results.fatal !== undefined) failures.push(`page: ${results.fatal}`);
-  else report(results);
+  if (!process.argv.includes('--playground-only')) {
+    const page = await browser.newPage();
+    watch(page, problems, 'library page');
+    console.log(`serving ${origin}/ (dist/ and test-browser/, COOP same-origin, COEP require-corp)`);
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => (window as { __done?: boolean }).__done === true, undefined, { timeout: TIMEOUT_MS });
+    const results = await page.evaluate(() => (window as { __results?: unknown }).__results) as Results;
+    if (results.fatal !== undefined) failures.push(`page: ${results.fatal}`);
+    else report(results);
+    await page.close();
+  }
+  if (!process.argv.includes('--library-only')) await playground(browser, origin, problems);
 } catch (error) {
   failures.push(`runner: ${(error as Error).message}`);
 } finally {
