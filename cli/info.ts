@@ -13,6 +13,7 @@ settings, its step, and its best validation loss).
   -h, --help            this help`;
 
 const show = (token: string): string => JSON.stringify(token);
+const epochs = (n: number): string => `${n} epoch${n === 1 ? '' : 's'} complete`;
 
 function describeSettings(s: RunSettings): string {
   return `${s.optimizer} lr ${s.lr}, ${s.schedule} schedule, clip ${s.clip || 'none'}, B ${s.batch} × T ${s.seq}, ` +
@@ -48,13 +49,13 @@ export async function info(args: string[]): Promise<number> {
   } else if (t.format === 'lstm-lm/cli-model') {
     const b = t as BestSummary;
     rows.push(['training', `the best model of \`lstm-lm train ${b.settings.text.path}\`: step ${count(b.step)}, ` +
-      `${b.epoch} epochs complete, ${count(b.tokens)} ${u}s seen`]);
+      `${epochs(b.epoch)}, ${count(b.tokens)} ${u}s seen`]);
     rows.push(['validation', b.validationLoss === null ? 'not evaluated (the weights when training stopped)'
       : `loss ${b.validationLoss.toFixed(4)} nats/${u}, ${(b.validationLoss / Math.LN2).toFixed(4)} bits/${u}, perplexity ${Math.exp(b.validationLoss).toFixed(3)}`]);
     rows.push(['settings', describeSettings(b.settings)]);
   } else if (t.format === 'lstm-lm/training-state') {
     const s = t as TrainingState & { cli?: RunRecord };
-    rows.push(['training', `resumable: step ${count(s.step)}, ${s.epoch} epochs complete + ${count(s.batchInEpoch)} batches, ${count(s.tokens)} ${u}s seen` +
+    rows.push(['training', `resumable: step ${count(s.step)}, ${epochs(s.epoch)} + ${count(s.batchInEpoch)} batches, ${count(s.tokens)} ${u}s seen` +
       `${s.pendingEvaluation === null ? '' : `, an evaluation pending`}`]);
     rows.push(['validation', s.best === null ? 'no evaluation yet' : `best loss ${s.best.loss.toFixed(4)} nats/${u} at step ${count(s.best.step)} ` +
       `(${(s.best.loss / Math.LN2).toFixed(4)} bits/${u}); ${s.evaluationsWithoutImprovement} evaluations since`]);
