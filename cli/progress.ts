@@ -68,7 +68,7 @@ export class Progress {
     const filled = fraction === null ? 0 : Math.round(fraction * width);
     const bar = fraction === null ? '' : `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${String(Math.floor(fraction * 100)).padStart(3)}%  `;
     let text = `${bar}${this.#fields(s)}`;
-    const columns = this.out.columns ?? 100;
+    const columns = this.out.columns || 100; // 0 where the terminal does not say
     if (text.length > columns - 1) text = text.slice(0, Math.max(0, columns - 2)) + '…';
     this.out.write(`\r\x1b[2K${text}`);
     this.#shown = true;

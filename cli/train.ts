@@ -295,7 +295,7 @@ export async function train(args: string[]): Promise<number> {
         progress.line(`step ${count(e.step)}: validation loss ${e.loss.toFixed(4)} (perplexity ${e.perplexity.toFixed(2)}, ` +
           `${bits.toFixed(3)} bits/${u})${e.improved ? `, best so far → ${output}` : `, best ${e.bestLoss.toFixed(4)}`}; lr ${e.lr.toExponential(2)}`);
         const sample = generate(model, vocab, { prompt: defaultPrompt(vocab), maxTokens: u === 'char' ? 160 : 40, temperature: 0.8, seed: e.step });
-        progress.line(`  sample: ${oneLine(sample, out.isTTY === true ? Math.max(20, (out.columns ?? 100) - 12) : 240)}`);
+        progress.line(`  sample: ${oneLine(sample, out.isTTY === true ? Math.max(20, (out.columns || 100) - 12) : 240)}`);
         if (e.improved) await saveBest({ step: e.step, epoch: e.epoch, tokens: lastTokens, validationLoss: e.loss });
       },
     });
