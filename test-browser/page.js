@@ -1,7 +1,7 @@
 // Runs in the page (main thread) against the built library; run.ts reads window.__results.
 //
 // Worker spy: each Worker the library makes is recorded with its error events and, from the
-// first message it is sent, its control block (a SharedArrayBuffer whose Int32 slot 2 is set
+// first message it is sent, its control block (`controlBuffer`, whose Int32 slot 2 is set
 // to 1 once the worker has instantiated the kernels: READY in src/threads/protocol.ts). This
 // tells whether the Blob-URL workers really run under COEP, rather than the pool quietly
 // doing every part on this thread.
@@ -16,8 +16,9 @@ globalThis.Worker = class SpyWorker extends NativeWorker {
     this.addEventListener('messageerror', () => this.record.errors.push('messageerror'));
   }
   postMessage(message, transfer) {
-    if (this.record.control === null && message?.buffer instanceof SharedArrayBuffer) {
-      this.record.control = new Int32Array(message.buffer, 0, 8);
+    // The pool sends { module, memory, controlBuffer, commandBuffer, names } (src/threads/pool.ts).
+    if (this.record.control === null && message?.controlBuffer instanceof SharedArrayBuffer) {
+      this.record.control = new Int32Array(message.controlBuffer, 0, 8);
     }
     super.postMessage(message, transfer);
   }

@@ -8,7 +8,7 @@ import { fillDropoutMask } from './dropout.js';
 import { checkState, checkTokens, readTokens, tokenShape, type LSTMState, type Tokens } from './inputs.js';
 import { embeddingBackward, layerInputBackward, layerInputForward, layerRecurrenceBackward, layerRecurrenceForward } from './layer.js';
 import { outputForward } from './output.js';
-import { parameterLayout, type ModelLayout, type Parameter, type ParameterSpec } from './parameters.js';
+import { parameterCount, parameterLayout, type ModelLayout, type Parameter, type ParameterSpec } from './parameters.js';
 import type { LayerContext, Pass } from './pass.js';
 import { Runner } from './runner.js';
 import { workspaceFactory, type Workspace } from './workspace.js';
@@ -158,10 +158,12 @@ export class LSTMLanguageModel {
     this.numHiddens = config.numHiddens;
     this.numLayers = config.numLayers;
     this.dtype = config.dtype;
-    this.#layout = parameterLayout(config);
     const describe = `vocabSize ${config.vocabSize}, numHiddens ${config.numHiddens}, numLayers ${config.numLayers}` +
       (config.embeddingSize === null ? '' : `, embeddingSize ${config.embeddingSize}`);
-    this.#runner = new Runner(options, config.dtype, this.#layout.count, workspaceFactory(config), describe);
+    // The count comes from the closed form, so that sizes no backend can hold (numLayers 1e9)
+    // are refused by the storage before the layout is built tensor by tensor.
+    this.#runner = new Runner(options, config.dtype, parameterCount(config), workspaceFactory(config), describe);
+    this.#layout = parameterLayout(config);
     this.#runner.disposeWhenCollected(this); // a model dropped without dispose() still stops its workers
     this.backend = this.#runner.backend;
     this.threads = this.#runner.threads;

@@ -73,10 +73,16 @@ describe('fuzz: model options', () => {
   });
 
   // Found by this suite: `new LSTMLanguageModel({ vocabSize: 6, numHiddens: 2, numLayers: 1e9 })`
-  // runs out of memory (the process dies) because parameterLayout() builds 13·L parameter specs
-  // before the size is checked against the memory limit. The fix belongs in src/lstm/model.ts:
-  // check parameterCount(config) before parameterLayout(config).
-  it.todo('numLayers 1e9 is a RangeError naming the size and the limit, before any allocation');
+  // ran out of memory (the process died) because parameterLayout() built 13·L parameter specs
+  // before the size was checked against the memory limit; the model now checks
+  // parameterCount(config) first.
+  it('numLayers 1e9 is a RangeError naming the size and the limit, before any allocation', () => {
+    for (const backend of ['js', 'wasm'] as const) {
+      const make = () => new LSTMLanguageModel({ vocabSize: 6, numHiddens: 2, numLayers: 1e9, backend });
+      expect(make).toThrow(RangeError);
+      expect(make).toThrow(/got vocabSize 6, numHiddens 2, numLayers 1000000000: \d+ parameters need [\d.]+ GiB/);
+    }
+  });
 
   it('random bad calls on a model: TypeError/RangeError, and nothing changes', () => {
     const model = new LSTMLanguageModel({ vocabSize: 5, numHiddens: 4, numLayers: 2, seed: 1, backend: 'js' });
