@@ -598,7 +598,9 @@ class FitRun {
     this.#iterator = undefined;
     this.#loaderGenerator = null;
     this.#flow.reset(); // a carried state starts at zero each epoch
-    if (this.#o.validation !== undefined) this.#pending = 'epochEnd';
+    // Evaluate at the epoch's end unless an evalEvery evaluation just did, at this very step:
+    // a second one would cost as much and count against `patience` and the plateau schedule.
+    if (this.#o.validation !== undefined && this.#evaluations.at(-1)?.step !== this.#step) this.#pending = 'epochEnd';
     if (this.#o.onEpoch !== undefined) {
       await this.#o.onEpoch({ epoch: this.#epoch, loss, step: this.#step, elapsedMs: now() - this.#start });
     }
