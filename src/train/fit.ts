@@ -11,7 +11,7 @@ import type { FloatArray } from '../tensor/float-array.js';
 import { evaluationSteps, isLoader, type LossSum } from './evaluate.js';
 import { allFinite, DivergenceGuard, TrainingDivergedError, type Optimizer } from './guard.js';
 import { carriesState, StateFlow, type StatePolicy } from './state-flow.js';
-import { checkSchedule, divergedMessage, type BatchSource } from './train.js';
+import { checkLoopArguments, checkSchedule, divergedMessage, type BatchSource } from './train.js';
 import { nextMacrotask } from './yield.js';
 
 type Batch = { readonly X: { readonly batchSize: number; readonly numSteps: number }; readonly Y: unknown };
@@ -309,15 +309,7 @@ function checkPositiveFinite(name: string, v: unknown): number | undefined {
 const optionalInteger = (name: string, v: unknown): number | undefined => (v === undefined ? undefined : checkPositiveInteger(name, v));
 
 function checkArguments(model: LSTMLanguageModel, loader: BatchSource, optimizer: Optimizer, options: FitOptions): Checked {
-  if (typeof model !== 'object' || model === null || typeof model.forwardBackward !== 'function') {
-    throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
-  }
-  if (typeof loader !== 'object' || loader === null || typeof loader[Symbol.iterator] !== 'function') {
-    throw new TypeError(`Expected \`loader\` to be an iterable of { X, Y } batches, got ${show(loader)}.`);
-  }
-  if (typeof optimizer !== 'object' || optimizer === null || typeof optimizer.step !== 'function') {
-    throw new TypeError(`Expected \`optimizer\` to have a step() method, got ${show(optimizer)}.`);
-  }
+  checkLoopArguments(model, loader, optimizer);
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected \`options\` to be an object like { epochs: 10 }, got ${show(options)}.`);
   }

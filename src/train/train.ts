@@ -145,15 +145,7 @@ class TrainingRun {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`Expected \`options\` to be an object, got ${show(options)}.`);
     }
-    if (typeof model !== 'object' || model === null || typeof model.forwardBackward !== 'function') {
-      throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
-    }
-    if (typeof loader !== 'object' || loader === null || typeof loader[Symbol.iterator] !== 'function') {
-      throw new TypeError(`Expected \`loader\` to be an iterable of { X, Y } batches, got ${show(loader)}.`);
-    }
-    if (typeof optimizer !== 'object' || optimizer === null || typeof optimizer.step !== 'function') {
-      throw new TypeError(`Expected \`optimizer\` to have a step() method, got ${show(optimizer)}.`);
-    }
+    checkLoopArguments(model, loader, optimizer);
     const clipNorm = options.clipNorm ?? 1;
     if (typeof clipNorm !== 'number' || !(clipNorm > 0)) {
       throw new RangeError(`Expected \`clipNorm\` to be a positive number, got ${show(clipNorm)}.`);
@@ -240,6 +232,19 @@ export function divergedMessage(where: string, loss: number, norm: number): stri
 }
 
 /** Throws unless `schedule` is a schedule and `optimizer.lr` can be set. */
+/** The arguments every training loop takes (`train`, `trainEpoch`, `fit`), checked the same way. */
+export function checkLoopArguments(model: unknown, loader: unknown, optimizer: unknown): void {
+  if (typeof model !== 'object' || model === null || typeof (model as LSTMLanguageModel).forwardBackward !== 'function') {
+    throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
+  }
+  if (typeof loader !== 'object' || loader === null || typeof (loader as BatchSource)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`Expected \`loader\` to be an iterable of { X, Y } batches, got ${show(loader)}.`);
+  }
+  if (typeof optimizer !== 'object' || optimizer === null || typeof (optimizer as Optimizer).step !== 'function') {
+    throw new TypeError(`Expected \`optimizer\` to have a step() method, got ${show(optimizer)}.`);
+  }
+}
+
 export function checkSchedule(schedule: unknown, optimizer: Optimizer): asserts schedule is Schedule {
   if (typeof schedule !== 'object' || schedule === null || typeof (schedule as Schedule).lrAt !== 'function') {
     throw new TypeError(`Expected \`schedule\` to be a schedule (an object with lrAt({ step, epoch })), got ${show(schedule)}.`);
