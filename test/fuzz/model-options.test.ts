@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LSTMLanguageModel } from '../../src/lstm/model.js';
+import { parameterCount } from '../../src/lstm/parameters.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Adam } from '../../src/optim/adam.js';
 import { AdamW } from '../../src/optim/adamw.js';
@@ -17,8 +18,10 @@ const small = fc.integer({ min: 1, max: 6 });
 function withOneBad<T extends Record<string, unknown>>(valid: fc.Arbitrary<T>, keys: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
   return fc
     .tuple(valid, fc.option(fc.tuple(fc.constantFrom(...keys, 'typo'), hostile), { freq: 2 }))
-    // numLayers ≥ 1e6 runs out of memory before any check (see the todo below): left out here.
-    .filter(([, bad]) => !(bad !== null && bad[0] === 'numLayers' && typeof bad[1] === 'number' && bad[1] >= 1e6))
+    // Sizes past 2^53 (numHiddens 3e234) hang the constructor today (see the it.fails below):
+    // left out here so that the suite cannot hang.
+    .filter(([, bad]) => !(bad !== null && typeof bad[1] === 'number' && bad[1] > 2 ** 53 && Number.isInteger(bad[1]) &&
+      ['vocabSize', 'numHiddens', 'embeddingSize'].includes(bad[0])))
     .map(([options, bad]) => (bad === null ? options : { ...options, [bad[0]]: bad[1] }));
 }
 
@@ -82,6 +85,16 @@ describe('fuzz: model options', () => {
       expect(make).toThrow(RangeError);
       expect(make).toThrow(/got vocabSize 6, numHiddens 2, numLayers 1000000000: \d+ parameters need [\d.]+ GiB/);
     }
+  });
+
+  // Found by this suite after the closed-form count landed: with numHiddens 3.0119847968646633e234
+  // (an integer as far as Number.isInteger can tell) parameterCount() is NaN — (L − 1)·4·(2H² + H)
+  // is 0·∞ for one layer — so the storage's `bytes > limit` check passes, a typed array of NaN
+  // (= 0) length is made and initialisation loops over an infinite tensor: the constructor
+  // never returns. Fix (src/lstm/parameters.ts or src/backend/storage.ts): no 0·∞ in the
+  // count, and a NaN-safe `!(bytes <= limit)`. Not called through the model here: it hangs.
+  it.fails('parameterCount of a huge size is a number (∞), not NaN, so the size check refuses it', () => {
+    expect(parameterCount({ vocabSize: 6, numHiddens: 3.0119847968646633e234 })).toBe(Infinity);
   });
 
   it('random bad calls on a model: TypeError/RangeError, and nothing changes', () => {
