@@ -81,7 +81,7 @@ export class Storage<W> {
     const bytes = (dtype === 'float64' ? 8 : 4) * roundUp(count);
     if (backend === 'wasm') {
       const initial = Math.ceil((2 * bytes + WASM_RESERVE_BYTES) / WASM_PAGE);
-      if (initial > WASM_MAX_PAGES) {
+      if (!(initial <= WASM_MAX_PAGES)) { // NaN-safe: a size that is not a number is refused too
         throw new RangeError(
           `Expected a model whose parameters and gradients fit the wasm backend's 4 GiB memory, got ${describe}: ` +
             `${count} parameters need ${GiB(2 * bytes + WASM_RESERVE_BYTES)} with the workspace reserve.`,
@@ -102,7 +102,7 @@ export class Storage<W> {
         );
       }
     } else {
-      if (bytes > JS_MAX_BYTES) {
+      if (!(bytes <= JS_MAX_BYTES)) {
         throw new RangeError(
           `Expected a model whose parameters fit one typed array (4 GiB), got ${describe}: ` +
             `${count} parameters need ${GiB(bytes)} (and as much again for the gradients).`,
@@ -160,7 +160,7 @@ export class Storage<W> {
     const { floats, ids } = this.#factory.size(B, T);
     const bytes = (this.#dtype === 'float64' ? 8 : 4) * floats + 4 * ids;
     const limit = this.#memory === undefined ? JS_MAX_BYTES : WASM_MAX_PAGES * WASM_PAGE - 8 * roundUp(this.#count);
-    if (bytes > limit) {
+    if (!(bytes <= limit)) {
       throw new RangeError(
         `Expected a batch shape whose workspace fits the ${this.#memory === undefined ? 'js' : 'wasm'} backend, ` +
           `got batchSize ${B} × numSteps ${T} for ${this.#describe}: it needs ${GiB(bytes)}, the limit is ${GiB(limit)}. ` +

@@ -110,5 +110,9 @@ export function parameterCount(
 ): number {
   const V = config.vocabSize, H = config.numHiddens, L = config.numLayers ?? 1, E = config.embeddingSize ?? null;
   const first = E ?? V;
-  return (E === null ? 0 : V * E) + 4 * (first * H + H * H + H) + (L - 1) * 4 * (2 * H * H + H) + H * V + V;
+  // Each term only when present: a huge size (numHiddens 3e234) must give ∞, never 0·∞ = NaN,
+  // so that the memory check refuses it.
+  const embedding = E === null ? 0 : V * E;
+  const above = L > 1 ? (L - 1) * 4 * (2 * H * H + H) : 0;
+  return embedding + 4 * (first * H + H * H + H) + above + H * V + V;
 }
