@@ -1,6 +1,5 @@
 import { show } from '../checks.js';
-import type { Kernels } from '../tensor/kernels.js';
-import { KERNEL_NAMES, wrapExports, type WasmKernelExports } from '../wasm/index.js';
+import { KERNEL_NAMES, wrapExports, type Kernels, type WasmKernelExports } from '../backend/table.js';
 import {
   CLAIM, CLAIMED, COMMAND_SIZE, CONTROL_BYTES, CONTROL_SLOTS, COUNT, DEAD, DONE, FAILED, OPEN, READY, RESULT_BYTE,
   REVOKED, SEQ, STOP, WORKER_SOURCE,
@@ -215,7 +214,7 @@ class Lane {
       for (let i = 0; i < args.length; i++) c[at + 1 + i] = args[i]!;
       return 0;
     }])) as unknown as WasmKernelExports;
-    this.recorder = wrapExports(memory, record) as unknown as Kernels;
+    this.recorder = wrapExports(record);
     // Deaths this thread hears of between calls (Node: 'exit', 'error'; web: 'error'). A
     // listener also keeps a worker's uncaught error from ending the whole Node process.
     const onDeath = (): void => {

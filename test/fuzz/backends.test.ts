@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LSTMLanguageModel } from '../../src/lstm/model.js';
-import { wasmSimdSupported } from '../../src/wasm/index.js';
+import { wasmSimdSupported } from '../../src/backend/wasm.js';
 import { nodeWorkerFactory } from '../../node/index.js';
 import { atKernelCall, workers } from '../threads/workers.js';
 import { params } from './fuzz.js';

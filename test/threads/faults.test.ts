@@ -2,7 +2,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { LSTMLanguageModel } from '../../src/index.js';
-import { wasmSimdSupported } from '../../src/wasm/index.js';
+import { wasmSimdSupported } from '../../src/backend/wasm.js';
 import { nodeWorkerFactory } from '../../node/index.js';
 import { atKernelCall, until, workers } from './workers.js';
 

@@ -1,12 +1,12 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import type { Kernels } from '../../src/tensor/kernels.js';
+import { KERNEL_NAMES, type Kernels } from '../../src/backend/table.js';
 import {
   AUTO_MAX_THREADS, hardwareConcurrency, MAX_THREADS, resolveThreads, ThreadPool, type ThreadPoolOptions, type WorkerFactory,
 } from '../../src/threads/pool.js';
 import { COMMAND_SIZE } from '../../src/threads/protocol.js';
-import { createWasmKernels, KERNEL_NAMES, kernelModule, wasmSimdSupported } from '../../src/wasm/index.js';
+import { createWasmKernels, kernelModule, wasmSimdSupported } from '../../src/backend/wasm.js';
 import { atKernelCall, silentExit, until, workers } from './workers.js';
 
 // The pool on its own, on a small shared memory: phases made of chains of accumulating

@@ -3,7 +3,7 @@ import { LSTMLanguageModel } from '../../src/lstm/model.js';
 import { clipGradNorm } from '../../src/optim/clip.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Random } from '../../src/tensor/random.js';
-import { wasmSimdSupported } from '../../src/wasm/index.js';
+import { wasmSimdSupported } from '../../src/backend/wasm.js';
 import { nodeWorkerFactory } from '../../node/index.js';
 
 // Threads split every phase into parts that never write the same memory; each part runs the
@@ -106,7 +106,8 @@ describe.skipIf(!simd)('threads', () => {
 
 describe.skipIf(!simd)('thread protocol', () => {
   it('the command indices name the module exports in order', async () => {
-    const { KERNEL_NAMES, kernelModule } = await import('../../src/wasm/index.js');
+    const { KERNEL_NAMES } = await import('../../src/backend/table.js');
+    const { kernelModule } = await import('../../src/backend/wasm.js');
     expect(WebAssembly.Module.exports(kernelModule(true)).map((e) => e.name)).toEqual([...KERNEL_NAMES]);
   });
 });
