@@ -36,7 +36,10 @@ export class DivergenceGuard {
     this.#model = model;
     this.#optimizer = optimizer;
     this.#weights = model.flatParameters.slice();
-    this.#optimizerState = optimizer.stateDict?.();
+    // Both halves or neither: a state saved without a way to load it back would make restore()
+    // throw at the very moment it is needed (as fit's exact resume checks both too).
+    const restorable = typeof optimizer.stateDict === 'function' && typeof optimizer.loadStateDict === 'function';
+    this.#optimizerState = restorable ? optimizer.stateDict!() : undefined;
   }
 
   /** Records the current weights and optimiser state as the last good ones. */

@@ -122,7 +122,7 @@ describe('reduceOnPlateau exactly', () => {
     u.step(1);
     expect(u.step(1)).toBe(0.25);
     expect(u.step(1)).toBe(0.25);
-    expect(u.lrAt()).toBe(0.25);
+    expect(u.lrAt(at(99))).toBe(0.25);
   });
 
   it('loadStateDict: best null means none yet; every field is taken', () => {

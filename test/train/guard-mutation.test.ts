@@ -163,3 +163,18 @@ describe('StateFlow', () => {
     expect(t.h.every((x) => x === 0) && t.c.every((x) => x === 0)).toBe(true);
   });
 });
+
+describe('DivergenceGuard with a half-implemented optimiser', () => {
+  it('an optimiser with stateDict but no loadStateDict: restore puts the weights back instead of throwing', () => {
+    // Found by this file: the guard saved the state whenever stateDict existed and then called
+    // loadStateDict! on restore — a TypeError at the moment of divergence.
+    const model = make();
+    const half = { step: () => {}, stateDict: () => ({ name: 'sgd', step: 0, lr: 1, buffers: {} }) as never };
+    const guard = new DivergenceGuard(model, half);
+    const w = model.flatParameters.slice();
+    model.flatParameters[1] = NaN;
+    expect(() => guard.restore()).not.toThrow();
+    expect(model.flatParameters).toEqual(w);
+    guard.save();
+  });
+});
