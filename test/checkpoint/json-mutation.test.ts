@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointFormatError } from '../../src/checkpoint/errors.js';
 import { checkTensor, isPlainObject, readJsonField, refuse, shapeText } from '../../src/checkpoint/fields.js';
-import { JsonObject, parseStrictJson } from '../../src/checkpoint/json.js';
+import { JsonObject, hasLoneSurrogate, parseStrictJson } from '../../src/checkpoint/json.js';
 
 const options = { what: 'thing', byteOffset: (i: number) => i + 100 };
 const parse = (text: string, extra: object = {}) => parseStrictJson(text, { ...options, ...extra });
@@ -90,6 +90,20 @@ describe('parseStrictJson exactly', () => {
     const inner = o.members.get('yy') as JsonObject;
     expect(inner.at).toBe(16);
     expect([...inner.keyAt]).toEqual([['z', 17]]);
+  });
+});
+
+describe('hasLoneSurrogate', () => {
+  it('finds a high surrogate not followed by a low one, and a low one not preceded by a high one', () => {
+    expect(hasLoneSurrogate('a🙂b𝄞')).toBe(false);
+    expect(hasLoneSurrogate('')).toBe(false);
+    expect(hasLoneSurrogate('\ud83da')).toBe(true);
+    expect(hasLoneSurrogate('a\ud83d')).toBe(true);
+    expect(hasLoneSurrogate('\ude42')).toBe(true);
+    expect(hasLoneSurrogate('x\ude42\ud83d')).toBe(true); // reversed pair: both lone
+    expect(hasLoneSurrogate('\ud83d\ud83d\ude42')).toBe(true); // the first high is lone
+    expect(hasLoneSurrogate('\ud83d\ude42\ude42')).toBe(true); // the second low is lone
+    expect(hasLoneSurrogate('\udbff\udfff\ud800\udc00')).toBe(false); // the ends of both ranges
   });
 });
 

@@ -91,6 +91,25 @@ describe('Random stream', () => {
     expect([pinned.normal(), pinned.normal(), pinned.normal(2, 3)]).toEqual([0.9738859515003707, -1.5230027269150812, 5.6667430973481725]);
   });
 
+  it('normal never takes log(0): a uniform draw of exactly 0 is drawn again', () => {
+    // The all-zero state makes the next two 32-bit draws 0 and 1, so uniform() is exactly 0.
+    const zero = { words: [0, 0, 0, 0], spare: null };
+    const probe = new Random(1);
+    probe.state = zero;
+    expect(probe.uniform()).toBe(0);
+    const ref = new Random(1);
+    ref.state = zero;
+    let u = ref.uniform(), skipped = 0;
+    while (u === 0) { u = ref.uniform(); skipped++; }
+    expect(skipped).toBeGreaterThan(0);
+    const v = ref.uniform();
+    const rng = new Random(1);
+    rng.state = zero;
+    const z = rng.normal();
+    expect(Number.isFinite(z)).toBe(true);
+    expect(z).toBe(Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+  });
+
   it('shuffle: Fisher–Yates from the end, one int(i + 1) per position i ≥ 1', () => {
     const rng = new Random(3), ref = new Random(3);
     const a = Array.from({ length: 10 }, (_, i) => i);
