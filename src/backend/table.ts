@@ -3,14 +3,16 @@ import { addBias, addBiasBackward } from '../tensor/bias.js';
 import { softmaxCrossEntropy } from '../tensor/cross-entropy.js';
 import { mul } from '../tensor/elementwise.js';
 import { lstmCellBackward, lstmCellForward } from '../tensor/lstm-cell.js';
-import { matmul, matmulNT, matmulTN } from '../tensor/matmul.js';
+import { matmul, matmulNT, matmulNTStrided, matmulStrided, matmulTN } from '../tensor/matmul.js';
 import { gatherRows, scatterAddRows } from '../tensor/onehot.js';
 import type { FunctionDef } from '../wasm/encoder.js';
 import { addBiasBackwardKernel, addBiasKernel } from '../wasm/kernels/bias.js';
 import { lstmCellBackwardKernel, lstmCellForwardKernel } from '../wasm/kernels/cell.js';
 import { softmaxCrossEntropyKernel } from '../wasm/kernels/cross-entropy.js';
 import { mulKernel } from '../wasm/kernels/elementwise.js';
-import { matmulKernel, matmulNTKernel, matmulTNKernel, type MatmulOptions } from '../wasm/kernels/matmul.js';
+import {
+  matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions,
+} from '../wasm/kernels/matmul.js';
 import { gatherRowsKernel, scatterAddRowsKernel } from '../wasm/kernels/onehot.js';
 
 // THE list of kernels, for both backends. One row per kernel: its TypeScript implementation
@@ -48,6 +50,10 @@ export const KERNEL_TABLE = {
     x(p(out, o), p(a, ao), p(bm, bo), M, K, N, b(acc))),
   matmulNT: row(matmulNT, matmulNTKernel, (x, p) => (out, o, a, ao, bm, bo, M, K, N, acc) =>
     x(p(out, o), p(a, ao), p(bm, bo), M, K, N, b(acc))),
+  matmulStrided: row(matmulStrided, matmulStridedKernel, (x, p) => (out, o, a, ao, bm, bo, M, K, N, ld, acc) =>
+    x(p(out, o), p(a, ao), p(bm, bo), M, K, N, ld, b(acc))),
+  matmulNTStrided: row(matmulNTStrided, matmulNTStridedKernel, (x, p) => (out, o, a, ao, bm, bo, M, K, N, ld, acc) =>
+    x(p(out, o), p(a, ao), p(bm, bo), M, K, N, ld, b(acc))),
   addBias: row(addBias, addBiasKernel, (x, p) => (out, o, bias, bo, M, N) => x(p(out, o), p(bias, bo), M, N)),
   addBiasBackward: row(addBiasBackward, addBiasBackwardKernel, (x, p) => (dbias, dbo, dout, o, M, N) =>
     x(p(dbias, dbo), p(dout, o), M, N)),

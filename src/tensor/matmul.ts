@@ -6,9 +6,11 @@ import type { FloatArray } from './float-array.js';
 // runs over K. With `accumulate` the product is added to out, otherwise it overwrites it.
 // Kernels validate nothing and allocate nothing.
 //
-// The three products differ only in how they step through their operands, so all three
-// call one strided kernel, `gemm`, which finds element (i, k) of the left operand at
-// a[ao + i·ai + k·ak] and element (k, j) of the right operand at b[bo + k·bk + j·bj].
+// The products differ only in how they step through their operands, so all of them call
+// one strided kernel, `gemm`, which finds element (i, k) of the left operand at
+// a[ao + i·ai + k·ak], element (k, j) of the right operand at b[bo + k·bk + j·bj] and
+// writes element (i, j) of out at out[o + i·ld + j]. The two `…Strided` products compute a
+// block of columns of a wider product (ld > N): the recurrence split by hidden units.
 
 /** out[M×N] (+)= a[M×K] · b[K×N]. */
 export function matmul(
@@ -18,7 +20,22 @@ export function matmul(
   M: number, K: number, N: number,
   accumulate: boolean,
 ): void {
-  gemm(out, o, a, ao, K, 1, b, bo, N, 1, M, K, N, accumulate);
+  gemm(out, o, N, a, ao, K, 1, b, bo, N, 1, M, K, N, accumulate);
+}
+
+/**
+ * out[M×N] (+)= a[M×K] · b[K×N] where out and b have rows `ld` apart (ld ≥ N): columns
+ * [j0, j0 + N) of a product with ld columns, given out and b at their column j0. Each output
+ * is summed exactly as by matmul.
+ */
+export function matmulStrided(
+  out: FloatArray, o: number,
+  a: FloatArray, ao: number,
+  b: FloatArray, bo: number,
+  M: number, K: number, N: number, ld: number,
+  accumulate: boolean,
+): void {
+  gemm(out, o, ld, a, ao, K, 1, b, bo, ld, 1, M, K, N, accumulate);
 }
 
 /** out[M×N] (+)= aᵀ · b, where a is stored K×M and b is K×N (weight gradients: Xᵀ·dY). */
@@ -29,7 +46,7 @@ export function matmulTN(
   M: number, K: number, N: number,
   accumulate: boolean,
 ): void {
-  gemm(out, o, a, ao, 1, M, b, bo, N, 1, M, K, N, accumulate);
+  gemm(out, o, N, a, ao, 1, M, b, bo, N, 1, M, K, N, accumulate);
 }
 
 /** out[M×N] (+)= a · bᵀ, where a is M×K and b is stored N×K (input gradients: dY·Wᵀ). */
@@ -40,11 +57,27 @@ export function matmulNT(
   M: number, K: number, N: number,
   accumulate: boolean,
 ): void {
-  gemm(out, o, a, ao, K, 1, b, bo, 1, K, M, K, N, accumulate);
+  gemm(out, o, N, a, ao, K, 1, b, bo, 1, K, M, K, N, accumulate);
 }
 
 /**
- * out[M×N] (+)= A·B with A(i, k) = a[ao + i·ai + k·ak] and B(k, j) = b[bo + k·bk + j·bj].
+ * out[M×N] (+)= a · bᵀ, a M×K and b stored N×K, where out has rows `ld` apart (ld ≥ N):
+ * columns [j0, j0 + N) of a product with ld columns, given out at its column j0 and b at its
+ * row j0. Each output is summed exactly as by matmulNT.
+ */
+export function matmulNTStrided(
+  out: FloatArray, o: number,
+  a: FloatArray, ao: number,
+  b: FloatArray, bo: number,
+  M: number, K: number, N: number, ld: number,
+  accumulate: boolean,
+): void {
+  gemm(out, o, ld, a, ao, K, 1, b, bo, 1, K, M, K, N, accumulate);
+}
+
+/**
+ * out[M×N] (+)= A·B with A(i, k) = a[ao + i·ai + k·ak], B(k, j) = b[bo + k·bk + j·bj] and
+ * out(i, j) at out[o + i·ld + j].
  *
  * Register blocking: each pass over k computes a 4×4 block of out in 16 local variables, so
  * every element loaded from a or b feeds four multiply-adds instead of one, and out is
@@ -57,7 +90,7 @@ export function matmulNT(
  * The sums are kept in locals (doubles), so Float32 results are rounded once, at the store.
  */
 function gemm(
-  out: FloatArray, o: number,
+  out: FloatArray, o: number, ld: number,
   a: FloatArray, ao: number, ai: number, ak: number,
   b: FloatArray, bo: number, bk: number, bj: number,
   M: number, K: number, N: number,
@@ -79,16 +112,16 @@ function gemm(
         c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
         c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
       }
-      let p = o + i * N + j; // out(i, j), then one row down per line
+      let p = o + i * ld + j; // out(i, j), then one row down per line
       if (accumulate) { c00 += out[p]!; c01 += out[p + 1]!; c02 += out[p + 2]!; c03 += out[p + 3]!; }
       out[p] = c00; out[p + 1] = c01; out[p + 2] = c02; out[p + 3] = c03;
-      p += N;
+      p += ld;
       if (accumulate) { c10 += out[p]!; c11 += out[p + 1]!; c12 += out[p + 2]!; c13 += out[p + 3]!; }
       out[p] = c10; out[p + 1] = c11; out[p + 2] = c12; out[p + 3] = c13;
-      p += N;
+      p += ld;
       if (accumulate) { c20 += out[p]!; c21 += out[p + 1]!; c22 += out[p + 2]!; c23 += out[p + 3]!; }
       out[p] = c20; out[p + 1] = c21; out[p + 2] = c22; out[p + 3] = c23;
-      p += N;
+      p += ld;
       if (accumulate) { c30 += out[p]!; c31 += out[p + 1]!; c32 += out[p + 2]!; c33 += out[p + 3]!; }
       out[p] = c30; out[p + 1] = c31; out[p + 2] = c32; out[p + 3] = c33;
     }
@@ -100,11 +133,11 @@ function gemm(
     for (let j = N4; j < N; j++) {
       let s = 0;
       for (let k = 0, pa = ao + i * ai, pb = bo + j * bj; k < K; k++, pa += ak, pb += bk) s += a[pa]! * b[pb]!;
-      const p = o + i * N + j;
+      const p = o + i * ld + j;
       out[p] = accumulate ? out[p]! + s : s;
     }
   }
-  for (let i = M4; i < M; i++) rowTimesMatrix(out, o + i * N, a, ao + i * ai, ak, b, bo, bk, bj, K, N, accumulate);
+  for (let i = M4; i < M; i++) rowTimesMatrix(out, o + i * ld, a, ao + i * ai, ak, b, bo, bk, bj, K, N, accumulate);
 }
 
 /**

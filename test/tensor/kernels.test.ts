@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmul, matmulNT, matmulTN } from '../../src/tensor/matmul.js';
+import { matmul, matmulNT, matmulNTStrided, matmulStrided, matmulTN } from '../../src/tensor/matmul.js';
 import { addBias, addBiasBackward } from '../../src/tensor/bias.js';
 import { gatherRows, oneHot, scatterAddRows } from '../../src/tensor/onehot.js';
 import { softmaxCrossEntropy } from '../../src/tensor/cross-entropy.js';
@@ -92,6 +92,53 @@ describe('matmul family: rows one at a time (M % 4 rows, batch 1)', () => {
             const row = before.slice(oo + i * N, oo + (i + 1) * N);
             fn(row, 0, a, ao + i * K, b, bo, 1, K, N, accumulate);
             expect(row).toEqual(out.subarray(oo + i * N, oo + (i + 1) * N));
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('strided products: a block of columns of a wider product', () => {
+  // out[M×N] (+)= a·b (matmulStrided: b's rows ld apart) or a·bᵀ (matmulNTStrided: b stored
+  // N×K) with out's rows ld apart: against the definition in float64 (every remainder of the
+  // 4×4 blocks), then on Float32Array each column block of a product equal bit for bit to the
+  // same columns of the whole product (the recurrence split by hidden units relies on it).
+  const variants = {
+    matmulStrided: { fn: matmulStrided, whole: matmul, b: (k: number, j: number, K: number, ld: number) => k * ld + j, bAt: (j0: number) => j0 },
+    matmulNTStrided: { fn: matmulNTStrided, whole: matmulNT, b: (k: number, j: number, K: number) => j * K + k, bAt: (j0: number, K: number) => j0 * K },
+  };
+  for (const [name, v] of Object.entries(variants)) {
+    for (const [M, K, N] of SHAPES) {
+      for (const accumulate of [false, true]) {
+        it(`${name} ${M}×${K}×${N} (ld ${N + 3}) accumulate=${accumulate}`, () => {
+          const ld = N + 3, ao = 3, bo = 5, oo = 2;
+          const a = randn(ao + M * K + 1), b = randn(bo + K * ld + 1), out = randn(oo + M * ld + 2);
+          const expected = out.slice();
+          for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += a[ao + i * K + k]! * b[bo + v.b(k, j, K, ld)]!;
+            expected[oo + i * ld + j] = (accumulate ? expected[oo + i * ld + j]! : 0) + s;
+          }
+          v.fn(out, oo, a, ao, b, bo, M, K, N, ld, accumulate);
+          expectClose(out, expected); // the columns past N of each row untouched
+        });
+      }
+    }
+    const f32 = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    for (const [M, K, H] of [[1, 37, 64], [2, 16, 33], [3, 40, 72], [5, 9, 29], [9, 64, 40]] as const) {
+      it(`${name}: column blocks of ${M}×${K}×${H} equal the whole product bit for bit`, () => {
+        const a = f32(M * K), b = f32(K * H); // matmulNT reads b as H×K
+        for (const accumulate of [false, true]) {
+          const start = f32(M * H), whole = start.slice(), blocks = start.slice();
+          v.whole(whole, 0, a, 0, b, 0, M, K, H, accumulate);
+          for (const cuts of [[0, H], [0, 1, H], [0, 8, 13, H], [0, Math.floor(H / 2), H], [0, 3, 5, 6, 11, H]]) {
+            blocks.set(start);
+            for (let p = 0; p + 1 < cuts.length; p++) {
+              const j0 = cuts[p]!, j1 = cuts[p + 1]!;
+              v.fn(blocks, j0, a, 0, b, v.bAt(j0, K), M, K, j1 - j0, H, accumulate);
+            }
+            expect(blocks).toEqual(whole);
           }
         }
       });

@@ -12,6 +12,10 @@ import { at, lanes } from './lanes.js';
 
 const { i32, v128 } = ValType;
 const PARAMS = { out: i32, a: i32, b: i32, M: i32, K: i32, N: i32, accumulate: i32 } as const;
+// matmulStrided and matmulNTStrided: the same, with ld the distance in floats between rows of
+// out (and, for matmulStrided, of b): a block of N columns of a product with ld columns.
+// Eight parameters at most: a thread command carries eight arguments.
+const STRIDED_PARAMS = { out: i32, a: i32, b: i32, M: i32, K: i32, N: i32, ld: i32, accumulate: i32 } as const;
 
 /** How the products are generated. */
 export interface MatmulOptions {
@@ -55,10 +59,12 @@ function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local, relaxed = fa
 const MC = 64;
 const KC = 128;
 
-function gemm(name: string, transposedA: boolean, relaxed: boolean): FunctionDef {
-  const f = new FunctionBuilder(name, PARAMS);
+function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = false): FunctionDef {
+  const f = new FunctionBuilder(name, strided ? STRIDED_PARAMS : PARAMS);
   const madd = (acc: Local, x: Local, y: Local): FunctionBuilder => mulAdd(f, acc, x, y, relaxed);
   const { out, a, b, M, K, N, accumulate } = f.p;
+  // The rows of out and b are rowBytes apart: 4N, or 4·ld for a block of columns.
+  const rowFloats = strided ? (f.p as unknown as { ld: Local }).ld : N;
   const { aRow, aK, rowBytes, N4, N8, i, j, k, pb, po, i0, iEnd, i4End, k0, kEnd, load } = f.locals(i32, [
     'aRow', 'aK', 'rowBytes', 'N4', 'N8', 'i', 'j', 'k', 'pb', 'po', 'i0', 'iEnd', 'i4End', 'k0', 'kEnd', 'load',
   ]);
@@ -69,7 +75,7 @@ function gemm(name: string, transposedA: boolean, relaxed: boolean): FunctionDef
 
   if (transposedA) f.i32(4).set(aRow).get(M).i32(2).op(Op.i32_shl).set(aK);
   else f.get(K).i32(2).op(Op.i32_shl).set(aRow).i32(4).set(aK);
-  f.get(N).i32(2).op(Op.i32_shl).set(rowBytes);
+  f.get(rowFloats).i32(2).op(Op.i32_shl).set(rowBytes);
   f.get(N).i32(~3).op(Op.i32_and).set(N4);
   f.get(N).i32(~7).op(Op.i32_and).set(N8);
 
@@ -222,6 +228,11 @@ export function matmulTNKernel(options: MatmulOptions = {}): FunctionDef {
   return gemm('matmulTN', true, options.relaxed ?? false);
 }
 
+/** matmul on a block of N columns: out and b have rows ld floats apart (see src/tensor/matmul.ts). */
+export function matmulStridedKernel(options: MatmulOptions = {}): FunctionDef {
+  return gemm('matmulStrided', false, options.relaxed ?? false, true);
+}
+
 /**
  * Sums each of four vectors across its lanes: [Σx0, Σx1, Σx2, Σx3], each as (l0+l2)+(l1+l3).
  * A 4×4 transpose done with three rounds of shuffles and adds.
@@ -245,9 +256,18 @@ function transposeSum(f: FunctionBuilder, x: readonly Local[], t: readonly Local
  * swept many times and stay in cache) and column blocks otherwise.
  */
 export function matmulNTKernel(options: MatmulOptions = {}): FunctionDef {
-  const f = new FunctionBuilder('matmulNT', PARAMS);
-  const relaxed = options.relaxed ?? false;
+  return gemmNT('matmulNT', options.relaxed ?? false, false);
+}
+
+/** matmulNT on a block of N columns: out has rows ld floats apart (see src/tensor/matmul.ts). */
+export function matmulNTStridedKernel(options: MatmulOptions = {}): FunctionDef {
+  return gemmNT('matmulNTStrided', options.relaxed ?? false, true);
+}
+
+function gemmNT(name: string, relaxed: boolean, strided: boolean): FunctionDef {
+  const f = new FunctionBuilder(name, strided ? STRIDED_PARAMS : PARAMS);
   const { out, a, b, M, K, N, accumulate } = f.p;
+  const rowFloats = strided ? (f.p as unknown as { ld: Local }).ld : N; // out's rows are 4·rowFloats bytes apart
   const { rowK, rowN, Kb, K4b, M2, N4, i, j, kb } = f.locals(i32, ['rowK', 'rowN', 'Kb', 'K4b', 'M2', 'N4', 'i', 'j', 'kb']);
   const pa = [f.local(i32), f.local(i32)];
   const pb = [0, 1, 2, 3].map(() => f.local(i32));
@@ -258,7 +278,7 @@ export function matmulNTKernel(options: MatmulOptions = {}): FunctionDef {
 
   f.get(K).i32(2).op(Op.i32_shl).tee(Kb).set(rowK);
   f.get(K).i32(~3).op(Op.i32_and).i32(2).op(Op.i32_shl).set(K4b);
-  f.get(N).i32(2).op(Op.i32_shl).set(rowN);
+  f.get(rowFloats).i32(2).op(Op.i32_shl).set(rowN);
   f.get(M).i32(~1).op(Op.i32_and).set(M2);
   f.get(N).i32(~3).op(Op.i32_and).set(N4);
 

@@ -89,6 +89,51 @@ describe.skipIf(!simd)('wasm matmul kernels against the reference', () => {
     }
   });
 
+  // matmulStrided / matmulNTStrided compute a block of columns [j0, j1) of a product whose
+  // rows are ld = H apart (the recurrence split by hidden units): each block must equal the
+  // same columns of the whole product (itself checked against the reference above) bit for
+  // bit, at any alignment and block boundary, and write nothing outside its block.
+  const STRIDED: [number, number, number][] = [
+    [1, 1, 5], [1, 64, 64], [2, 33, 40], [3, 17, 29], [4, 40, 72], [5, 130, 37], [8, 16, 9], [13, 257, 70],
+    [67, 129, 24], [1, 512, 256], [2, 256, 512],
+  ];
+  for (const [whole, strided] of [['matmul', 'matmulStrided'], ['matmulNT', 'matmulNTStrided']] as const) {
+    for (const [M, K, H] of STRIDED) {
+      it(`${strided} ${M}×${K}×${H}: column blocks equal the whole ${whole} bit for bit`, () => {
+        const h = new Heap(M * 131 + K * 7 + H);
+        const a = h.alloc(M * K);
+        const b = h.alloc(K * H);
+        const o = h.alloc(M * H);
+        const start = h.f32.slice(o, o + M * H);
+        for (const accumulate of [false, true]) {
+          h.f32.set(start, o);
+          h.k[whole](h.f32, o, h.f32, a, h.f32, b, M, K, H, accumulate);
+          const expected = h.f32.slice(o, o + M * H);
+          const half = Math.floor(H / 2);
+          for (const cuts of [[0, H], [0, 1, H], [0, 8, 13, H], [0, half - (half % 4), H], [0, half | 1, H]]) {
+            if (cuts.some((c, i) => i > 0 && c < cuts[i - 1]!)) continue;
+            h.f32.set(start, o);
+            for (let p = 0; p + 1 < cuts.length; p++) {
+              const j0 = cuts[p]!, j1 = cuts[p + 1]!;
+              if (j1 === j0) continue;
+              const before = h.snapshot();
+              const bAt = whole === 'matmul' ? b + j0 : b + j0 * K;
+              h.k[strided](h.f32, o + j0, h.f32, a, h.f32, bAt, M, K, j1 - j0, H, accumulate);
+              for (let i = 0; i < M; i++) {
+                for (let j = 0; j < H; j++) {
+                  const q = o + i * H + j;
+                  if (j < j0 || j >= j1) expect(h.f32[q]).toBe(before[q]);
+                }
+              }
+              expect(h.untouchedOutside(before, o, M * H)).toBeUndefined();
+            }
+            expect(h.f32.subarray(o, o + M * H)).toEqual(expected);
+          }
+        }
+      });
+    }
+  }
+
   it('is deterministic: the same inputs give bit-identical outputs', () => {
     const h = new Heap(7);
     const [M, K, N] = [33, 70, 45];
