@@ -2,7 +2,7 @@ import type { Kernels } from '../backend/table.js';
 import type { FloatArray } from '../tensor/float-array.js';
 import { outputWeightGradients } from './output.js';
 import type { LayerContext, Pass } from './pass.js';
-import { partStart } from './runner.js';
+import { partStart, type Runner } from './runner.js';
 
 // One LSTM layer over T steps: forward and backward side by side, as phases (see runner.ts).
 // Dimensions: B batch rows, T steps, H hidden units, n = B·H, N = T·B time-major rows,
@@ -11,6 +11,11 @@ import { partStart } from './runner.js';
 //   Z_g = X W_xg + b_g                 over all N rows at once      (layerInputForward)
 //   for t: Z_g[t] += H_{t−1} W_hg; I, F, O, Ĉ, C_t, tanh C_t, H_t   (layerRecurrenceForward)
 //   for t = T−1 … 0: dZ_g[t]; dH_{t−1} += Σ_g dZ_g W_hgᵀ           (layerRecurrenceBackward)
+//
+// The recurrence has two splits (recurrenceForward/Backward choose, from pass.stepParts):
+// by batch rows, all T steps in one phase (row b involves only row b), or by hidden units,
+// one phase per step (layerStepForward/Backward: step t needs all of H_{t−1}). Both make
+// every output element from the same terms in the same order: the results are bit-identical.
 //   dX = Σ_g dZ_g W_xgᵀ; dW_xg, dW_hg, db_g over all N rows         (layerInputBackward)
 //
 // X is the layer's input: one-hot ids (layer 0 without embedding: the product is a row
@@ -73,6 +78,90 @@ export function layerRecurrenceForward(k: Kernels, c: LayerContext, part: number
     k.lstmCellForward(gates, row, cs, row, cs, row + n, tanhC, row, hs, row + n, Tn, m * H);
   }
   return 0;
+}
+
+/**
+ * Where part `part` of `parts` of the H hidden units starts: on a multiple of 8 (two SIMD
+ * vectors), so that a part's columns fill whole register blocks of the products.
+ */
+function unitStart(H: number, part: number, parts: number): number {
+  return Math.min(H, 8 * partStart(Math.ceil(H / 8), part, parts));
+}
+
+/**
+ * Step c.t of the recurrence for hidden units [j0, j0 + J) of every batch row: the four gates'
+ * columns Z_g[t][:, j0:j0+J] += H_{t−1} W_hg[:, j0:j0+J], then the cell for those units
+ * (elementwise per unit, and a unit's four gates are in this part), one batch row at a time.
+ */
+export function layerStepForward(k: Kernels, c: LayerContext, part: number, parts: number): number {
+  const { pass, l, t } = c;
+  const { ws, W } = pass;
+  const { B, T } = ws;
+  const H = pass.config.numHiddens, n = B * H, Tn = T * n;
+  const { gates, hs, cs, tanhC } = ws.layers[l]!, p = pass.layout.layers[l]!;
+  const j0 = unitStart(H, part, parts), J = unitStart(H, part + 1, parts) - j0;
+  if (J === 0) return 0;
+  const row = t * n; // step t in a (T, B, H) array
+  for (let g = 0; g < 4; g++) k.matmulStrided(gates, g * Tn + row + j0, hs, row, W, p.gates[g]!.W_h + j0, B, H, J, H, true);
+  for (let b = 0; b < B; b++) {
+    const at = row + b * H + j0;
+    k.lstmCellForward(gates, at, cs, at, cs, at + n, tanhC, at, hs, at + n, Tn, J);
+  }
+  return 0;
+}
+
+/**
+ * Step c.t of BPTT (t = T−1 … −1) for hidden units [j0, j0 + J): first the recurrent part of
+ * dH_t from step t+1, dH_t[:, j0:j0+J] += Σ_g dZ_g[t+1] W_hg[j0:j0+J, :]ᵀ (needs all of
+ * dZ_g[t+1]'s columns, hence after the previous phase's barrier; into dh0 at t = −1), then
+ * the cell backward of step t for these units, which needs only the columns just completed.
+ */
+export function layerStepBackward(k: Kernels, c: LayerContext, part: number, parts: number): number {
+  const { pass, l, t } = c;
+  const { ws, W } = pass;
+  const { B, T } = ws;
+  const H = pass.config.numHiddens, n = B * H, Tn = T * n;
+  const { gates, cs, tanhC, dHs, dGates, dh0, dc0 } = ws.layers[l]!, p = pass.layout.layers[l]!;
+  const j0 = unitStart(H, part, parts), J = unitStart(H, part + 1, parts) - j0;
+  if (J === 0) return 0;
+  if (t + 1 < T) {
+    const dh = t >= 0 ? dHs : dh0, dhRow = t >= 0 ? t * n : 0;
+    for (let g = 0; g < 4; g++) {
+      k.matmulNTStrided(dh, dhRow + j0, dGates, g * Tn + (t + 1) * n, W, p.gates[g]!.W_h + j0 * H, B, H, J, H, true);
+    }
+  }
+  if (t < 0) return 0;
+  for (let b = 0; b < B; b++) {
+    const at = t * n + b * H + j0;
+    k.lstmCellBackward(dGates, at, gates, at, cs, at, tanhC, at, dHs, at, dc0, b * H + j0, Tn, J);
+  }
+  return 0;
+}
+
+/** Runs layer c.l's recurrence forward with the split the call chose (runner.ts, planSplit). */
+export function recurrenceForward(runner: Runner<unknown>, c: LayerContext): void {
+  const { stepParts, parts } = c.pass;
+  if (stepParts === 0) {
+    runner.run(layerRecurrenceForward, c, parts);
+    return;
+  }
+  for (let t = 0; t < c.pass.ws.T; t++) {
+    c.t = t;
+    runner.run(layerStepForward, c, stepParts);
+  }
+}
+
+/** Runs layer c.l's BPTT with the split the call chose: T + 1 phases when split by units. */
+export function recurrenceBackward(runner: Runner<unknown>, c: LayerContext): void {
+  const { stepParts, parts } = c.pass;
+  if (stepParts === 0) {
+    runner.run(layerRecurrenceBackward, c, parts);
+    return;
+  }
+  for (let t = c.pass.ws.T - 1; t >= -1; t--) {
+    c.t = t;
+    runner.run(layerStepBackward, c, stepParts);
+  }
 }
 
 /**

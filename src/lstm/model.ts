@@ -6,11 +6,11 @@ import type { WorkerFactory } from '../threads/pool.js';
 import { resolveConfig, type ModelConfig } from './config.js';
 import { fillDropoutMask } from './dropout.js';
 import { checkState, checkTokens, readTokens, tokenShape, type LSTMState, type Tokens } from './inputs.js';
-import { embeddingBackward, layerInputBackward, layerInputForward, layerRecurrenceBackward, layerRecurrenceForward } from './layer.js';
+import { embeddingBackward, layerInputBackward, layerInputForward, recurrenceBackward, recurrenceForward } from './layer.js';
 import { outputForward } from './output.js';
 import { parameterCount, parameterLayout, type ModelLayout, type Parameter, type ParameterSpec } from './parameters.js';
 import type { LayerContext, Pass } from './pass.js';
-import { Runner } from './runner.js';
+import { planSplit, Runner } from './runner.js';
 import { workspaceFactory, type Workspace } from './workspace.js';
 
 // Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
@@ -275,10 +275,10 @@ export class LSTMLanguageModel {
       const lw = ws.layers[l]!;
       lw.dc0.fill(0);
       lw.dh0.fill(0);
-      this.#runner.run(layerRecurrenceBackward, layers[l]!);
-      this.#runner.run(layerInputBackward, layers[l]!);
+      recurrenceBackward(this.#runner, layers[l]!);
+      this.#runner.run(layerInputBackward, layers[l]!, pass.parts);
     }
-    if (ws.dEmb !== null) this.#runner.run(embeddingBackward, pass);
+    if (ws.dEmb !== null) this.#runner.run(embeddingBackward, pass, 1); // one task
     return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
   }
 
@@ -313,8 +313,11 @@ export class LSTMLanguageModel {
   #pass(ws: Workspace): Pass {
     let entry = this.#passes.get(ws);
     if (entry === undefined) {
-      const pass: Pass = { config: this.config, layout: this.#layout, ws, W: this.flatParameters, dW: this.flatGradients, mode: 0, dropout: false };
-      entry = { pass, layers: ws.layers.map((_, l) => ({ pass, l })) };
+      const pass: Pass = {
+        config: this.config, layout: this.#layout, ws, W: this.flatParameters, dW: this.flatGradients, mode: 0, dropout: false,
+        parts: 1, stepParts: 0,
+      };
+      entry = { pass, layers: ws.layers.map((_, l) => ({ pass, l, t: 0 })) };
       this.#passes.set(ws, entry);
     }
     entry.pass.W = this.flatParameters;
@@ -333,6 +336,7 @@ export class LSTMLanguageModel {
     const pass = this.#pass(ws);
     pass.mode = mode;
     pass.dropout = dropout;
+    planSplit(pass, this.#runner.threads);
     const { layers } = this.#passes.get(ws)!;
     for (let l = 0; l < this.numLayers; l++) {
       const lw = ws.layers[l]!;
@@ -342,10 +346,10 @@ export class LSTMLanguageModel {
       if (dropout) fillDropoutMask(lw.mask!, T * n, this.config.dropout, this.#rng);
     }
     for (let l = 0; l < this.numLayers; l++) {
-      this.#runner.run(layerInputForward, layers[l]!);
-      this.#runner.run(layerRecurrenceForward, layers[l]!);
+      this.#runner.run(layerInputForward, layers[l]!, pass.parts);
+      recurrenceForward(this.#runner, layers[l]!);
     }
-    const loss = this.#runner.run(outputForward, pass);
+    const loss = this.#runner.run(outputForward, pass, pass.parts);
     for (let l = 0; l < this.numLayers; l++) {
       const lw = ws.layers[l]!;
       copy(state.h, l * n, lw.hs, T * n, n);

@@ -21,10 +21,18 @@ export interface Pass {
   mode: 0 | 1 | 2;
   /** Whether this call applies dropout (training, p > 0): layers above read the masked outputs. */
   dropout: boolean;
+  /** How many parts this call's phases are split into (set per call by `planSplit`, runner.ts). */
+  parts: number;
+  /**
+   * 0: the recurrence is split by batch rows, one phase per layer and direction, in `parts`
+   * parts; otherwise by hidden units, one phase per step, in `stepParts` parts.
+   */
+  stepParts: number;
 }
 
-/** A phase context for layer `l` of a pass. */
+/** A phase context for layer `l` of a pass; `t` is the step of a per-step phase (set by its driver). */
 export interface LayerContext {
   readonly pass: Pass;
   readonly l: number;
+  t: number;
 }

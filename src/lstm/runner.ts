@@ -3,6 +3,7 @@ import { resolveBackend, Storage, type BackendName, type WorkspaceFactory } from
 import type { Kernels } from '../backend/table.js';
 import { kernelModule } from '../backend/wasm.js';
 import { resolveThreads, ThreadPool, webWorkerFactory, type WorkerFactory } from '../threads/pool.js';
+import type { Pass } from './pass.js';
 
 /**
  * A phase of work: part `part` of `parts`, on kernels `k`, with its context `ctx` passed in
@@ -34,7 +35,14 @@ export class Runner<W> {
   // that the pool is handed one function made once (nothing allocated per call).
   #phase: Phase<unknown> | undefined;
   #ctx: unknown;
-  readonly #part = (k: Kernels, part: number, parts: number): number => this.#phase!(k, this.#ctx, part, parts);
+  #parts = 1;
+  // Pool lane `index` of `size` runs parts index, index + size, … of #parts (none when
+  // index ≥ #parts: a phase split into fewer parts than threads leaves the other lanes idle).
+  readonly #lane = (k: Kernels, index: number, size: number): number => {
+    let total = 0;
+    for (let part = index; part < this.#parts; part += size) total += this.#phase!(k, this.#ctx, part, this.#parts);
+    return total;
+  };
 
   constructor(
     options: RunnerOptions, dtype: 'float32' | 'float64', count: number, factory: WorkspaceFactory<W>, describe: string,
@@ -67,13 +75,22 @@ export class Runner<W> {
       : new ThreadPool(kernelModule(true), this.storage.memory!, this.storage.kernels, this.threads, createWorker);
   }
 
-  /** Runs every part of `phase` with `ctx` (on the threads, if any); returns the sum of their results. */
-  run<C>(phase: Phase<C>, ctx: C): number {
-    if (this.#pool === undefined) return phase(this.storage.kernels, ctx, 0, 1);
+  /**
+   * Runs every part of `phase` split into `parts` (default: one per thread) with `ctx` and
+   * returns the sum of their results. One part runs here, with no hand-off to a worker;
+   * without threads the parts run here one after the other.
+   */
+  run<C>(phase: Phase<C>, ctx: C, parts: number = this.threads): number {
+    if (this.#pool === undefined || parts === 1) {
+      let total = 0;
+      for (let part = 0; part < parts; part++) total += phase(this.storage.kernels, ctx, part, parts);
+      return total;
+    }
     this.#phase = phase as Phase<unknown>;
     this.#ctx = ctx;
+    this.#parts = parts;
     try {
-      return this.#pool.run(this.#part);
+      return this.#pool.run(this.#lane);
     } finally {
       this.#phase = undefined;
       this.#ctx = undefined;
@@ -97,4 +114,40 @@ export class Runner<W> {
  */
 export function partStart(total: number, part: number, parts: number): number {
   return Math.floor((part * total) / parts);
+}
+
+/**
+ * The split rule's constants (measured on a 2-core AMD machine; see docs/design.md). `force`
+ * overrides the choice of the recurrence's split — for tests and benchmarks, since both
+ * splits give bit-identical results.
+ */
+export const SPLIT_RULE = {
+  /** Floating-point operations of the recurrence (T·B·L·8·H²) per part of a call: below it, fewer parts. */
+  workPerPart: 8e6,
+  /** The fewest hidden units for which the recurrence is split by units (one barrier per step). */
+  columnsMinHidden: 256,
+  force: 'auto' as 'auto' | 'rows' | 'columns',
+  /** When > 0, the parts of every phase, whatever the threads (parts beyond them run in turn). */
+  forceParts: 0,
+};
+
+/**
+ * Chooses how this call's phases are split over `threads` (writes `pass.parts` and
+ * `pass.stepParts`), from its shape alone — never from timings, so a call always makes the
+ * same kernel calls. Every phase gets min(threads, ⌊T·B·L·8·H² / workPerPart⌋) parts, at
+ * least 1: a part of less work than that costs more in hand-off than it saves. The
+ * recurrence is split by hidden units, one phase per step in `threads` parts, when there are
+ * too few batch rows to share (B < 2·threads) and a step is large enough to pay for its
+ * barrier (H ≥ columnsMinHidden); otherwise by batch rows, in `parts` parts.
+ */
+export function planSplit(pass: Pass, threads: number): void {
+  const { B, T } = pass.ws;
+  const H = pass.config.numHiddens, L = pass.config.numLayers;
+  const work = T * B * L * 8 * H * H;
+  const forced = SPLIT_RULE.forceParts;
+  pass.parts = forced > 0 ? forced : Math.min(threads, Math.max(1, Math.floor(work / SPLIT_RULE.workPerPart)));
+  const columns = SPLIT_RULE.force === 'auto'
+    ? threads > 1 && B < 2 * threads && H >= SPLIT_RULE.columnsMinHidden
+    : SPLIT_RULE.force === 'columns';
+  pass.stepParts = columns ? (forced > 0 ? forced : threads) : 0;
 }
