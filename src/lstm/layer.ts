@@ -12,7 +12,7 @@ import { partStart, type Runner } from './runner.js';
 //   for t: Z_g[t] += H_{t−1} W_hg; I, F, O, Ĉ, C_t, tanh C_t, H_t   (layerRecurrenceForward)
 //   for t = T−1 … 0: dZ_g[t]; dH_{t−1} += Σ_g dZ_g W_hgᵀ           (layerRecurrenceBackward)
 //
-// The recurrence has two splits (recurrenceForward/Backward choose, from pass.stepParts):
+// The recurrence has two splits (recurrenceForward/Backward follow pass.byUnits):
 // by batch rows, all T steps in one phase (row b involves only row b), or by hidden units,
 // one phase per step (layerStepForward/Backward: step t needs all of H_{t−1}). Both make
 // every output element from the same terms in the same order: the results are bit-identical.
@@ -140,27 +140,27 @@ export function layerStepBackward(k: Kernels, c: LayerContext, part: number, par
 
 /** Runs layer c.l's recurrence forward with the split the call chose (runner.ts, planSplit). */
 export function recurrenceForward(runner: Runner<unknown>, c: LayerContext): void {
-  const { stepParts, parts } = c.pass;
-  if (stepParts === 0) {
-    runner.run(layerRecurrenceForward, c, parts);
+  const { byUnits, recurrenceParts } = c.pass;
+  if (!byUnits) {
+    runner.run(layerRecurrenceForward, c, recurrenceParts);
     return;
   }
   for (let t = 0; t < c.pass.ws.T; t++) {
     c.t = t;
-    runner.run(layerStepForward, c, stepParts);
+    runner.run(layerStepForward, c, recurrenceParts);
   }
 }
 
 /** Runs layer c.l's BPTT with the split the call chose: T + 1 phases when split by units. */
 export function recurrenceBackward(runner: Runner<unknown>, c: LayerContext): void {
-  const { stepParts, parts } = c.pass;
-  if (stepParts === 0) {
-    runner.run(layerRecurrenceBackward, c, parts);
+  const { byUnits, recurrenceParts } = c.pass;
+  if (!byUnits) {
+    runner.run(layerRecurrenceBackward, c, recurrenceParts);
     return;
   }
   for (let t = c.pass.ws.T - 1; t >= -1; t--) {
     c.t = t;
-    runner.run(layerStepBackward, c, stepParts);
+    runner.run(layerStepBackward, c, recurrenceParts);
   }
 }
 

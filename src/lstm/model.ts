@@ -315,7 +315,7 @@ export class LSTMLanguageModel {
     if (entry === undefined) {
       const pass: Pass = {
         config: this.config, layout: this.#layout, ws, W: this.flatParameters, dW: this.flatGradients, mode: 0, dropout: false,
-        parts: 1, stepParts: 0,
+        parts: 1, byUnits: false, recurrenceParts: 1,
       };
       entry = { pass, layers: ws.layers.map((_, l) => ({ pass, l, t: 0 })) };
       this.#passes.set(ws, entry);

@@ -21,13 +21,13 @@ export interface Pass {
   mode: 0 | 1 | 2;
   /** Whether this call applies dropout (training, p > 0): layers above read the masked outputs. */
   dropout: boolean;
-  /** How many parts this call's phases are split into (set per call by `planSplit`, runner.ts). */
+  // How this call's phases are split, set per call from its shape by `planSplit` (runner.ts):
+  /** The parts of every phase but the recurrence's. */
   parts: number;
-  /**
-   * 0: the recurrence is split by batch rows, one phase per layer and direction, in `parts`
-   * parts; otherwise by hidden units, one phase per step, in `stepParts` parts.
-   */
-  stepParts: number;
+  /** Whether the recurrence is split by hidden units (one phase per step) rather than by batch rows (one phase). */
+  byUnits: boolean;
+  /** The parts of the recurrence's phases. */
+  recurrenceParts: number;
 }
 
 /** A phase context for layer `l` of a pass; `t` is the step of a per-step phase (set by its driver). */

@@ -117,37 +117,38 @@ export function partStart(total: number, part: number, parts: number): number {
 }
 
 /**
- * The split rule's constants (measured on a 2-core AMD machine; see docs/design.md). `force`
- * overrides the choice of the recurrence's split — for tests and benchmarks, since both
- * splits give bit-identical results.
+ * The split rule's constant (measured on a 2-core AMD machine; see docs/design.md), and
+ * overrides for tests and benchmarks: `force` chooses the recurrence's split (both give
+ * bit-identical results), `forceParts` > 0 the parts of every phase, whatever the threads
+ * (parts beyond them run in turn).
  */
 export const SPLIT_RULE = {
-  /** Floating-point operations of the recurrence (T·B·L·8·H²) per part of a call: below it, fewer parts. */
+  /**
+   * Floating-point operations a part must have to be worth a hand-off: below ≈ 200 µs of work
+   * per part (≈ 8e6 flops here), two threads measured slower than one.
+   */
   workPerPart: 8e6,
-  /** The fewest hidden units for which the recurrence is split by units (one barrier per step). */
-  columnsMinHidden: 256,
   force: 'auto' as 'auto' | 'rows' | 'columns',
-  /** When > 0, the parts of every phase, whatever the threads (parts beyond them run in turn). */
   forceParts: 0,
 };
 
 /**
- * Chooses how this call's phases are split over `threads` (writes `pass.parts` and
- * `pass.stepParts`), from its shape alone — never from timings, so a call always makes the
- * same kernel calls. Every phase gets min(threads, ⌊T·B·L·8·H² / workPerPart⌋) parts, at
- * least 1: a part of less work than that costs more in hand-off than it saves. The
- * recurrence is split by hidden units, one phase per step in `threads` parts, when there are
- * too few batch rows to share (B < 2·threads) and a step is large enough to pay for its
- * barrier (H ≥ columnsMinHidden); otherwise by batch rows, in `parts` parts.
+ * Chooses how this call's phases are split over `threads` (writes `pass.parts`,
+ * `pass.byUnits` and `pass.recurrenceParts`), from its shape alone — never from timings, so a
+ * call always makes the same kernel calls. Every part must have workPerPart flops of work:
+ *   parts = min(threads, max(1, ⌊T·B·L·8·H² / workPerPart⌋)) — the recurrence's flops per call;
+ *   the recurrence by hidden units, one phase (one barrier) per step, in
+ *   min(threads, ⌊8·B·H² / workPerPart⌋) parts — one step's flops — when that is ≥ 2 and there
+ *   are too few batch rows to share (B < 2·threads); otherwise by batch rows, in min(parts, B).
  */
 export function planSplit(pass: Pass, threads: number): void {
   const { B, T } = pass.ws;
   const H = pass.config.numHiddens, L = pass.config.numLayers;
-  const work = T * B * L * 8 * H * H;
+  const step = 8 * B * H * H; // flops of one layer's step: four B×H·H×H products
   const forced = SPLIT_RULE.forceParts;
-  pass.parts = forced > 0 ? forced : Math.min(threads, Math.max(1, Math.floor(work / SPLIT_RULE.workPerPart)));
-  const columns = SPLIT_RULE.force === 'auto'
-    ? threads > 1 && B < 2 * threads && H >= SPLIT_RULE.columnsMinHidden
-    : SPLIT_RULE.force === 'columns';
-  pass.stepParts = columns ? (forced > 0 ? forced : threads) : 0;
+  const parts = Math.min(threads, Math.max(1, Math.floor((T * L * step) / SPLIT_RULE.workPerPart)));
+  const stepParts = Math.min(threads, Math.floor(step / SPLIT_RULE.workPerPart));
+  pass.byUnits = SPLIT_RULE.force === 'auto' ? stepParts >= 2 && B < 2 * threads : SPLIT_RULE.force === 'columns';
+  pass.parts = forced > 0 ? forced : parts;
+  pass.recurrenceParts = forced > 0 ? forced : pass.byUnits ? Math.max(1, stepParts) : Math.min(parts, B);
 }

@@ -27,6 +27,10 @@ export function matmul(
  * out[M×N] (+)= a[M×K] · b[K×N] where out and b have rows `ld` apart (ld ≥ N): columns
  * [j0, j0 + N) of a product with ld columns, given out and b at their column j0. Each output
  * is summed exactly as by matmul.
+ *
+ * @example
+ * // columns 4…7 of out[2×8] = a[2×3] · b[3×8]
+ * matmulStrided(out, 4, a, 0, b, 4, 2, 3, 4, 8, false);
  */
 export function matmulStrided(
   out: FloatArray, o: number,
@@ -64,6 +68,10 @@ export function matmulNT(
  * out[M×N] (+)= a · bᵀ, a M×K and b stored N×K, where out has rows `ld` apart (ld ≥ N):
  * columns [j0, j0 + N) of a product with ld columns, given out at its column j0 and b at its
  * row j0. Each output is summed exactly as by matmulNT.
+ *
+ * @example
+ * // columns 4…7 of out[2×8] = a[2×3] · bᵀ, b stored 8×3
+ * matmulNTStrided(out, 4, a, 0, b, 4 * 3, 2, 3, 4, 8, false);
  */
 export function matmulNTStrided(
   out: FloatArray, o: number,

@@ -80,21 +80,31 @@ describe('the recurrence split by hidden units against the split by batch rows',
 });
 
 describe('planSplit', () => {
-  const pass = (B: number, T: number, H: number, L: number): Pass =>
-    ({ ws: { B, T }, config: { numHiddens: H, numLayers: L }, parts: 0, stepParts: -1 }) as unknown as Pass;
-  const plan = (threads: number, B: number, T: number, H: number, L: number): [number, number] => {
-    const p = pass(B, T, H, L);
+  const plan = (threads: number, B: number, T: number, H: number, L: number): [number, boolean, number] => {
+    const p = { ws: { B, T }, config: { numHiddens: H, numLayers: L }, parts: 0, byUnits: false, recurrenceParts: 0 } as unknown as Pass;
     planSplit(p, threads);
-    return [p.parts, p.stepParts];
+    return [p.parts, p.byUnits, p.recurrenceParts];
   };
-  it('one part for a call of little work; columns for few batch rows and a large H', () => {
-    expect(plan(1, 64, 100, 512, 2)).toEqual([1, 0]);
-    expect(plan(2, 64, 100, 512, 2)).toEqual([2, 0]); // training: rows, two parts
-    expect(plan(2, 1, 1, 512, 2)).toEqual([1, 2]); // generation: one part, recurrence by units
-    expect(plan(2, 1, 1, 128, 1)).toEqual([1, 0]); // a step too small for a barrier
-    expect(plan(2, 4, 35, 256, 1)).toEqual([2, 0]); // B ≥ 2·threads: rows
-    expect(plan(4, 3, 35, 256, 1)).toEqual([4, 4]);
-    expect(plan(8, 1, 1000, 32, 1)).toEqual([1, 0]); // T·B·L·8·H² = 8.2e6: one part
-    expect(plan(8, 1, 2000, 32, 1)).toEqual([2, 0]);
+  it('parts of ≥ 8e6 flops of recurrence each; by units when a step pays for its barrier and rows are few', () => {
+    expect(plan(1, 64, 100, 512, 2)).toEqual([1, false, 1]);
+    expect(plan(2, 64, 100, 512, 2)).toEqual([2, false, 2]); // training: rows, two parts
+    expect(plan(2, 1, 1, 512, 2)).toEqual([1, false, 1]); // generation: 4.2e6 flops, one part
+    expect(plan(2, 1, 1, 1024, 1)).toEqual([1, false, 1]); // a step of 8.4e6: one part
+    expect(plan(2, 1, 1, 1500, 1)).toEqual([2, true, 2]); // 1.8e7: two parts, by units
+    expect(plan(2, 2, 1, 1024, 1)).toEqual([2, true, 2]);
+    expect(plan(2, 4, 1, 1024, 1)).toEqual([2, false, 2]); // B ≥ 2·threads: rows
+    expect(plan(4, 3, 35, 1024, 1)).toEqual([4, true, 3]); // a step has 2.5e7 flops: 3 parts
+    expect(plan(2, 1, 100, 512, 2)).toEqual([2, false, 1]); // one row: the recurrence in one part
+    expect(plan(8, 1, 1000, 32, 1)).toEqual([1, false, 1]); // T·B·L·8·H² = 8.2e6: one part
+    expect(plan(8, 2, 2000, 32, 1)).toEqual([4, false, 2]);
+  });
+  it('force and forceParts override the rule', () => {
+    SPLIT_RULE.force = 'columns';
+    expect(plan(2, 64, 100, 512, 2)).toEqual([2, true, 2]);
+    expect(plan(2, 1, 1, 64, 1)).toEqual([1, true, 1]); // a step too small to split: one part
+    SPLIT_RULE.forceParts = 3;
+    expect(plan(1, 1, 1, 8, 1)).toEqual([3, true, 3]);
+    SPLIT_RULE.force = 'rows';
+    expect(plan(2, 1, 1, 2048, 1)).toEqual([3, false, 3]);
   });
 });

@@ -146,6 +146,19 @@ describe('strided products: a block of columns of a wider product', () => {
   }
 });
 
+describe('strided products: the JSDoc examples', () => {
+  it('columns 4…7 of a 2×8 product, a·b and a·bᵀ', () => {
+    const a = Float64Array.from({ length: 6 }, (_, i) => i - 2), b = Float64Array.from({ length: 24 }, (_, i) => (i % 7) - 3);
+    const whole = new Float64Array(16), out = new Float64Array(16);
+    matmul(whole, 0, a, 0, b, 0, 2, 3, 8, false);
+    matmulStrided(out, 4, a, 0, b, 4, 2, 3, 4, 8, false);
+    expect([...out]).toEqual([...whole].map((x, i) => (i % 8 >= 4 ? x : 0)));
+    matmulNT(whole, 0, a, 0, b, 0, 2, 3, 8, false);
+    matmulNTStrided(out, 4, a, 0, b, 4 * 3, 2, 3, 4, 8, false);
+    expect([...out]).toEqual([...whole].map((x, i) => (i % 8 >= 4 ? x : 0)));
+  });
+});
+
 describe('bias', () => {
   it('addBias adds b to every row; addBiasBackward sums rows into db', () => {
     const M = 3, N = 4, out = randn(M * N), b = randn(N), expected = out.slice();
