@@ -7,5 +7,7 @@ export default defineConfig({
     // (scripts/test-relaxed.mjs sets LSTM_LM_RELAXED=1), rather than skip them here.
     exclude: process.env.LSTM_LM_RELAXED === '1' ? [] : ['test/wasm/relaxed.test.ts'],
     testTimeout: 60_000,
+    // The split rule set so that tiny models use every thread (see the file).
+    setupFiles: ['test/setup.ts'],
   },
 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LSTMLanguageModel, type LSTMLanguageModelOptions } from '../../src/lstm/model.js';
 import { planSplit, SPLIT_RULE } from '../../src/lstm/runner.js';
 import type { Pass } from '../../src/lstm/pass.js';
@@ -10,9 +10,15 @@ import { nodeWorkerFactory } from '../../node/index.js';
 // (parts beyond the threads run in turn). H = 44 leaves a part of units that is not a
 // multiple of 8; B = 1 and 3 (one row, and more rows than parts).
 
-afterEach(() => {
+// test/setup.ts sets the rule for the other tests; each test here starts from the real one.
+const saved = { ...SPLIT_RULE };
+beforeEach(() => {
+  SPLIT_RULE.workPerPart = 8e6;
   SPLIT_RULE.force = 'auto';
   SPLIT_RULE.forceParts = 0;
+});
+afterEach(() => {
+  Object.assign(SPLIT_RULE, saved);
 });
 
 const bits = (a: ArrayLike<number>): number[] => Array.from(a, (x) => x);
