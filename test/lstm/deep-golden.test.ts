@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import golden from '../golden/lstm-deep-golden.json' with { type: 'json' };
 import { LSTMLanguageModel } from '../../src/lstm/model.js';
 import { nodeWorkerFactory } from '../../node/index.js';
+import { expectNear } from './near.js';
 
 // Stacked layers against the real PyTorch modules: torch.nn.LSTM(num_layers = 2 or 3) +
 // nn.Linear, the second case after nn.Embedding (test/golden/make_golden.py, float64
@@ -10,15 +11,6 @@ import { nodeWorkerFactory } from '../../node/index.js';
 // (relative to the scale of each array), on both backends, one and two threads.
 type Case = (typeof golden.cases)[keyof typeof golden.cases];
 type Named = Record<string, number[]>;
-
-function expectNear(actual: ArrayLike<number>, expected: number[], rel: number, what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  const scale = Math.max(...expected.map(Math.abs), 1e-30);
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i]! - expected[i]!) / scale;
-    if (err > rel) expect.fail(`${what}[${i}]: got ${actual[i]}, PyTorch ${expected[i]} (relative error ${err.toExponential(2)} > ${rel})`);
-  }
-}
 
 const models: LSTMLanguageModel[] = [];
 afterAll(() => models.forEach((m) => m.dispose()));

@@ -4,6 +4,7 @@ import { LSTMLanguageModel } from '../../src/lstm/model.js';
 import { clipGradNorm } from '../../src/optim/clip.js';
 import { SGD } from '../../src/optim/sgd.js';
 import type { FloatArray } from '../../src/tensor/float-array.js';
+import { expectNear } from './near.js';
 
 // Golden values computed by PyTorch (float64 autograd) with test/golden/make_golden.py.
 // The float64 model must match to 1e-10 relative: both sides are exact float64 arithmetic
@@ -24,15 +25,6 @@ function load(dtype: 'float32' | 'float64', backend: 'js' | 'wasm'): LSTMLanguag
     p.data.set(g.data);
   }
   return model;
-}
-
-function expectNear(actual: ArrayLike<number>, expected: number[], rel: number, what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  const scale = Math.max(...expected.map(Math.abs), 1e-30);
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i]! - expected[i]!) / scale;
-    if (err > rel) expect.fail(`${what}[${i}]: got ${actual[i]}, PyTorch ${expected[i]} (relative error ${err.toExponential(2)} > ${rel})`);
-  }
 }
 
 function state(model: LSTMLanguageModel, zero: boolean): { h: FloatArray; c: FloatArray } {
