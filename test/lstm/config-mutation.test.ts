@@ -96,6 +96,17 @@ describe('fillDropoutMask', () => {
     expect(kept / n).toBeLessThan(0.78);
   });
 
+  it('keeps a draw strictly below (1 − p)·2^32: P(keep) is exactly 1 − p', () => {
+    const at = (u: number) => {
+      const mask = new Float64Array(1);
+      fillDropoutMask(mask, 1, 0.25, { nextUint32: () => u } as unknown as Random);
+      return mask[0];
+    };
+    expect(at(0.75 * 2 ** 32 - 1)).toBe(4 / 3);
+    expect(at(0.75 * 2 ** 32)).toBe(0);
+    expect(at(0)).toBe(4 / 3);
+  });
+
   it('p = 0 keeps everything at scale 1', () => {
     const mask = new Float32Array(50);
     fillDropoutMask(mask, 50, 0, new Random(1));
