@@ -43,7 +43,7 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DATA = os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "data", "timemachine.txt"))
+DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "timemachine.txt")
 
 
 # ----------------------------------------------------------------------------- text (d2l)

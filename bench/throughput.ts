@@ -7,7 +7,7 @@
 //
 // Workloads (the seed's hyperparameters: B = 32, T = 35, SGD lr 1, gradients clipped to norm 1):
 //   W1  "I love cat" × 1000 lines, word tokens, maxTokens 10000, sequential batches (2 a epoch)
-//   W2  The Time Machine (../shared/data/timemachine.txt), d2l's char-level cleanup, whole text
+//   W2  The Time Machine (data/timemachine.txt), d2l's char-level cleanup, whole text
 //
 // tokens/s = B·T·batches / seconds of the timed steps (zeroGrad → forwardBackward →
 // clipGradNorm → sgd.step, the state carried from batch to batch within an epoch and zeroed at
@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
     'no-pytorch': { type: 'boolean', default: false },
     'js-large': { type: 'boolean', default: false }, // also run js at H ≥ 1024 (minutes per batch set)
     'no-soak': { type: 'boolean', default: false },
-    data: { type: 'string', default: resolve(repoRoot, '../shared/data/timemachine.txt') },
+    data: { type: 'string', default: resolve(repoRoot, 'data/timemachine.txt') },
     // Child mode: one configuration, one repeat, JSON on the last stdout line.
     child: { type: 'boolean', default: false },
     batches: { type: 'string' },

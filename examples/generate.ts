@@ -14,7 +14,7 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    data: { type: 'string', default: resolve(here, '../../shared/data/tinyshakespeare.txt') },
+    data: { type: 'string', default: resolve(here, '../data/tinyshakespeare.txt') },
     chars: { type: 'string', default: '0' }, // 0: the whole text
     epochs: { type: 'string', default: '3' },
     hidden: { type: 'string', default: '256' },
