@@ -3,18 +3,14 @@
 // samples at once, streaming and an interactive session.
 //
 //   node --import tsx examples/generate.ts [--chars 0 (all)] [--epochs 3] [--hidden 256]
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   Adam, Generator, LSTMLanguageModel, SeqDataLoader, generate, generateStream, loadCorpus, predictText, train,
 } from '../src/index.js';
+import { dataFile, integer, parseCommandLine, positiveInteger, readText } from './lib/cli.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const { values: args } = parseArgs({
+const { values: args } = parseCommandLine({
   options: {
-    data: { type: 'string', default: resolve(here, '../data/tinyshakespeare.txt') },
+    data: { type: 'string', default: dataFile('tinyshakespeare.txt') },
     chars: { type: 'string', default: '0' }, // 0: the whole text
     epochs: { type: 'string', default: '3' },
     hidden: { type: 'string', default: '256' },
@@ -22,13 +18,13 @@ const { values: args } = parseArgs({
 });
 
 // The whole text as one line, so that '\n' is a character of the vocabulary.
-const text = readFileSync(args.data, 'utf8');
-const { corpus, vocab } = loadCorpus([text], { token: 'char', maxTokens: Number(args.chars) });
+const text = readText(args.data);
+const { corpus, vocab } = loadCorpus([text], { token: 'char', maxTokens: integer('chars', args.chars) });
 const loader = new SeqDataLoader(corpus, { batchSize: 32, numSteps: 64 });
-const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: Number(args.hidden), seed: 1 });
+const model = new LSTMLanguageModel({ vocabSize: vocab.size, numHiddens: positiveInteger('hidden', args.hidden), seed: 1 });
 const started = performance.now();
 train(model, loader, new Adam(model.parameters(), { lr: 3e-3 }), {
-  epochs: Number(args.epochs),
+  epochs: positiveInteger('epochs', args.epochs),
   clipNorm: 1,
   onEpoch: ({ epoch, perplexity }) => console.log(`epoch ${epoch}: perplexity ${perplexity.toFixed(2)}`),
 });
