@@ -40,7 +40,7 @@ describe('option checks', () => {
     expect(new Adam(params(), { betas: [0, 0] }).options.betas).toEqual([0, 0]);
     expect(new Adam(params(), { lr: Number.MIN_VALUE, eps: Number.MIN_VALUE }).options).toMatchObject({ lr: Number.MIN_VALUE, eps: Number.MIN_VALUE });
     expect(() => new RMSprop(params(), { alpha: -1e-12 })).toThrow(/^Expected `alpha` to be a number in \[0, 1\), got -1e-12\.$/);
-    expect(() => new RMSprop(params(), { weightDecay: -1e-12 })).toThrow(RangeError);
+    expect(() => new RMSprop(params(), { weightDecay: -1e-12 })).toThrow(/^Expected `weightDecay` to be a non-negative finite number, got -1e-12\.$/);
     expect(() => new Adam(params(), { lr: Infinity })).toThrow(/^Expected `lr` to be a positive finite number, got Infinity\.$/);
     expect(() => new Adam(params(), { lr: -1 })).toThrow(RangeError);
     expect(() => new Adam(params(), { eps: Infinity })).toThrow(RangeError);
@@ -151,6 +151,7 @@ describe('OptimizerBase', () => {
       copy((b) => { delete b['expAvgSq']; }),
       copy((b) => { b['expAvgSq'] = 'ab'; }),
       copy((b) => { b['expAvgSq'] = [new Float32Array(3)]; }),
+      copy((b) => { b['expAvgSq'] = [new Float32Array(3), new Float64Array(2), new Float32Array(1)]; }), // one too many
       copy((b) => { b['expAvgSq'] = [new Float32Array(3), new Float32Array(2)]; }), // type of the second
       copy((b) => { b['expAvgSq'] = [new Float32Array(3), new Float64Array(3)]; }), // length of the second
       copy((b) => { b['expAvgSq'] = [undefined, new Float64Array(2)]; }),

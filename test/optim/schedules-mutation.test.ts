@@ -171,6 +171,29 @@ describe('schedule arguments', () => {
     });
   }
 
+  it('each factory names itself, its example and its lr in messages', () => {
+    const cases: [() => unknown, RegExp][] = [
+      [() => stepDecay(null as never), /^Expected `options` to be an object like \{ lr: 1, every: 10, factor: 0\.5 \}, got null\.$/],
+      [() => exponentialDecay(null as never), /^Expected `options` to be an object like \{ lr: 2e-3, factor: 0\.97, after: 10 \}, got null\.$/],
+      [() => cosineWithWarmup(null as never), /^Expected `options` to be an object like \{ lr: 1e-3, warmupSteps: 100, totalSteps: 5000 \}, got null\.$/],
+      [() => reduceOnPlateau(null as never), /^Expected `options` to be an object like \{ lr: 2e-3, factor: 0\.5, patience: 2 \}, got null\.$/],
+      [() => exponentialDecay({ lr: 1, factor: 0.5, x: 1 } as never), /^Unknown option `x` for exponentialDecay \(got 1\); the options are lr, factor, after, unit\.$/],
+      [() => cosineWithWarmup({ lr: 1, totalSteps: 2, x: 1 } as never), /^Unknown option `x` for cosineWithWarmup \(got 1\); the options are lr, warmupSteps, totalSteps, minLr\.$/],
+      [() => stepDecay({ lr: 1, every: 1, factor: 0.5, x: 1 } as never), /^Unknown option `x` for stepDecay \(got 1\); the options are lr, every, factor, unit\.$/],
+      [() => stepDecay({ lr: 0, every: 1, factor: 0.5 }), /^Expected `lr` to be a positive finite number, got 0\.$/],
+      [() => exponentialDecay({ lr: 0, factor: 0.5 }), /^Expected `lr` to be a positive finite number, got 0\.$/],
+      [() => exponentialDecay({ lr: 1, factor: 1 }), /^Expected `factor` to be a number in \(0, 1\), got 1\.$/],
+      [() => cosineWithWarmup({ lr: 0, totalSteps: 2 }), /^Expected `lr` to be a positive finite number, got 0\.$/],
+      [() => scheduleFromJSON('constant' as never), /^Expected `json` to be a schedule description \{ name, \.\.\.options \}, got "constant"\.$/],
+    ];
+    for (const [call, message] of cases) expect(call).toThrow(message);
+    expect(() => reduceOnPlateau({ lr: 1 }).loadStateDict(null as never)).toThrow(/^Expected `state` to be \{ lr, best, badEvaluations, cooldownLeft \}, got null\.$/);
+  });
+
+  it('the warm-up hands over at warmupSteps to exactly lr (the cosine at 0, not (lr·(w + 1))/(w + 1))', () => {
+    expect(cosineWithWarmup({ lr: 0.1, warmupSteps: 2, totalSteps: 10 }).lrAt(at(2))).toBe(0.1);
+  });
+
   it('scheduleFromJSON rebuilds each name into its own kind', () => {
     expect(scheduleFromJSON({ name: 'constant', lr: 3 }).lrAt(at(9, 9))).toBe(3);
     expect(scheduleFromJSON({ name: 'stepDecay', lr: 1, every: 1, factor: 0.5, unit: 'step' }).lrAt(at(2, 0))).toBe(0.25);
