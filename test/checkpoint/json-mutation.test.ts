@@ -43,7 +43,8 @@ describe('parseStrictJson exactly', () => {
     expect(e.message).toBe('Invalid thing: the number 2e3 is not an integer at byte 104.');
     expect(e.offset).toBe(104);
     expect(thrown(() => parse('[1E3]', { integersOnly: true })).message).toMatch(/the number 1E3 is not an integer/);
-    for (const [text, at] of [['-a', 0], ['1.e5', 0], ['1e+', 0], ['[1.x]', 1], ['-', 0]] as const) {
+    expect(parse('[1e0, 1e9, 1e19, 5E09, 0.09, 9.9]')).toEqual([1, 1e9, 1e19, 5e9, 0.09, 9.9]);
+    for (const [text, at] of [['-a', 0], ['1.e5', 0], ['1e+', 0], ['[1.x]', 1], ['-', 0], ['-.5', 0], ['-/', 0], ['1.-', 0], ['1./', 0], ['1e.', 0], ['1e:', 0], ['1.:', 0], ['[2e/]', 1]] as const) {
       expect(thrown(() => parse(text)).message).toBe(`Invalid thing: invalid number at byte ${100 + at}.`);
     }
     expect(thrown(() => parse('00')).message).toBe('Invalid thing: unexpected "0" after the end of the JSON value at byte 101.');
