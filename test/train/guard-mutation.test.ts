@@ -113,6 +113,7 @@ describe('StateFlow', () => {
     fill(s, 0.5);
     expect(flow.carried()).toEqual({ h: s.h.slice(), c: s.c.slice() });
     expect(flow.carried()!.h).not.toBe(s.h); // a copy
+    expect(flow.carried()!.c).not.toBe(s.c);
     const again = flow.next(2);
     expect(again).toBe(s);
     expect(again.h.every((x) => x === 0.5) && again.c.every((x) => x === 1.5)).toBe(true);
@@ -176,5 +177,15 @@ describe('DivergenceGuard with a half-implemented optimiser', () => {
     expect(() => guard.restore()).not.toThrow();
     expect(model.flatParameters).toEqual(w);
     guard.save();
+  });
+
+  it('an optimiser with loadStateDict but no stateDict: weights only, no call to the missing half', () => {
+    const model = make();
+    const loads: unknown[] = [];
+    const half = { step: () => {}, loadStateDict: (s: unknown) => { loads.push(s); } };
+    const guard = new DivergenceGuard(model, half);
+    guard.save();
+    guard.restore();
+    expect(loads).toEqual([]);
   });
 });
