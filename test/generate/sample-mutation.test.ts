@@ -53,6 +53,16 @@ describe('sampleToken with a fixed uniform draw', () => {
     expect(draw([LN(0.25), LN(0.5), 0], { topP }, 0.01)).toBe(1);
   });
 
+  it('top-p just below 1 keeps everything even when rounding stops the sorted sum short of p·total', () => {
+    // Summed in logit order these 16 p's end 1 ulp below topP·total (summed in id order): no
+    // token reaches the target, and then none may be dropped.
+    const logits = [3.317385270314034, 4.490164336787131, 4.0185497765070775, -0.8262034946902368, -4.288356650875429, 2.345118276345568,
+      -5.088264691765318, 3.1879508923746362, 0.27174884534329036, 0.9877696408222485, -0.14816226580958003, -2.4779810162217784,
+      2.787875789793672, -0.34115845313394166, -1.1596554319670698, 5.3367363377865225];
+    expect(draw(logits, { topP: 1 - 2 ** -53 }, 0)).toBe(0);
+    expect(draw(logits, { topP: 1 - 2 ** -53 }, 0.999999)).toBe(15);
+  });
+
   it('top-k drops every token below the k-th largest logit', () => {
     expect(draw([0, 3, 1, 2], { topK: 2 }, 0.01)).toBe(1);
     expect(draw([0, 3, 1, 2], { topK: 2 }, 0.99)).toBe(3);
