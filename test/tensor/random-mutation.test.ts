@@ -68,6 +68,18 @@ describe('Random stream', () => {
     }
   });
 
+  it('int(n) rejects a draw equal to the limit (it would make 0 more likely)', () => {
+    // sfc32's output is a + b + d: this state's next draw is exactly 3e9, the limit for n = 3e9.
+    const state = { words: [3_000_000_000, 0, 5, 0], spare: null };
+    const rng = new Random(0), twin = new Random(0);
+    rng.state = state;
+    twin.state = state;
+    expect(twin.nextUint32()).toBe(3_000_000_000);
+    const next = twin.nextUint32();
+    expect(next).toBeLessThan(3_000_000_000);
+    expect(rng.int(3_000_000_000)).toBe(next);
+  });
+
   it('int(n) refuses n outside [1, 2^32] or fractional', () => {
     const rng = new Random(1);
     for (const n of [0, -1, 1.5, 4294967297, NaN]) {
