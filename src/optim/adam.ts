@@ -65,6 +65,41 @@ export function adamUpdate(
 }
 
 /**
+ * What Adam and AdamW share: their options, buffers `expAvg` (m) and `expAvgSq` (v) of each
+ * parameter's type, and the update, which differs only in where the weight decay goes — added
+ * to the gradient as an L2 term (Adam) or applied to the weights as a factor 1 − lr·weightDecay
+ * before the step (AdamW, `decoupled`).
+ */
+export abstract class AdamFamily extends OptimizerBase<ResolvedAdamOptions> {
+  readonly #o: ResolvedAdamOptions;
+  readonly #decoupled: boolean;
+
+  protected constructor(params: readonly Trainable[], options: AdamOptions, label: 'Adam' | 'AdamW', defaultWeightDecay: number) {
+    checkTrainables(params);
+    const o = resolveAdamOptions(label, options, defaultWeightDecay);
+    super(params, o.lr, ['expAvg', 'expAvgSq']);
+    this.#o = o;
+    this.#decoupled = label === 'AdamW';
+  }
+
+  get options(): ResolvedAdamOptions {
+    return Object.freeze({ ...this.#o, lr: this.lr });
+  }
+
+  protected update(t: number, lr: number): void {
+    const { betas, eps, weightDecay } = this.#o;
+    const beta1 = betas[0], beta2 = betas[1]; // (array destructuring would make an iterator per step)
+    const m = this.buffers('expAvg'), v = this.buffers('expAvgSq');
+    const l2 = this.#decoupled ? 0 : weightDecay;
+    const decay = this.#decoupled ? 1 - lr * weightDecay : 1;
+    for (let k = 0; k < this.params.length; k++) {
+      const { data, grad } = this.params[k]!;
+      adamUpdate(data, m[k]!, v[k]!, grad, lr, beta1, beta2, eps, l2, decay, t);
+    }
+  }
+}
+
+/**
  * Adam, as torch.optim.Adam: bias-corrected moment estimates, and weight decay as an L2 term
  * added to the gradient (for decoupled decay use {@link AdamW}). Buffers `expAvg` (m) and
  * `expAvgSq` (v), one per parameter, of its type.
@@ -76,28 +111,10 @@ export function adamUpdate(
  * clipGradNorm(model.parameters(), 5);
  * adam.step();
  */
-export class Adam extends OptimizerBase<ResolvedAdamOptions> {
+export class Adam extends AdamFamily {
   readonly name = 'adam';
-  readonly #o: ResolvedAdamOptions;
 
   constructor(params: readonly Trainable[], options: AdamOptions = {}) {
-    checkTrainables(params);
-    const o = resolveAdamOptions('Adam', options, 0);
-    super(params, o.lr, ['expAvg', 'expAvgSq']);
-    this.#o = o;
-  }
-
-  get options(): ResolvedAdamOptions {
-    return Object.freeze({ ...this.#o, lr: this.lr });
-  }
-
-  protected update(t: number, lr: number): void {
-    const { betas, eps, weightDecay } = this.#o;
-    const beta1 = betas[0], beta2 = betas[1]; // (array destructuring would make an iterator per step)
-    const m = this.buffers('expAvg'), v = this.buffers('expAvgSq');
-    for (let k = 0; k < this.params.length; k++) {
-      const { data, grad } = this.params[k]!;
-      adamUpdate(data, m[k]!, v[k]!, grad, lr, beta1, beta2, eps, weightDecay, 1, t);
-    }
+    super(params, options, 'Adam', 0);
   }
 }
