@@ -267,10 +267,9 @@ export class LSTMLanguageModel {
    */
   forwardBackward(X: Tokens, Y: Tokens, state?: LSTMState): ForwardBackwardResult {
     const { ws, st } = this.#prepare(X, Y, state);
-    const pass = this.#pass(ws);
     const dropout = this.training && this.config.dropout > 0;
     const loss = this.#forward(ws, st, 2, dropout);
-    const { layers } = this.#passes.get(ws)!;
+    const { pass, layers } = this.#contexts(ws); // as #forward left them (split, dropout)
     for (let l = this.numLayers - 1; l >= 0; l--) {
       const lw = ws.layers[l]!;
       lw.dc0.fill(0);
@@ -279,6 +278,7 @@ export class LSTMLanguageModel {
       this.#runner.run(layerInputBackward, layers[l]!, pass.parts);
     }
     if (ws.dEmb !== null) this.#runner.run(embeddingBackward, pass, 1); // one task
+    this.#saveState(ws, st); // only now: a call that failed in backward leaves the state as it was
     return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
   }
 
@@ -309,8 +309,8 @@ export class LSTMLanguageModel {
     return { ws, st };
   }
 
-  /** The phase contexts of `ws`, with this call's parameter arrays. */
-  #pass(ws: Workspace): Pass {
+  /** The phase contexts of `ws` (made on its first use), with this call's parameter arrays. */
+  #contexts(ws: Workspace): { pass: Pass; layers: LayerContext[] } {
     let entry = this.#passes.get(ws);
     if (entry === undefined) {
       const pass: Pass = {
@@ -322,22 +322,22 @@ export class LSTMLanguageModel {
     }
     entry.pass.W = this.flatParameters;
     entry.pass.dW = this.flatGradients;
-    return entry.pass;
+    return entry;
   }
 
   /**
    * Runs the layers over ws.xT from `state` (writing the final state back into it), then the
    * output layer; with mode ≥ 1 returns the mean cross-entropy, leaving dY in place of the
-   * logits; with mode 2 also computes the top layer's dHs for backward.
+   * logits; with mode 2 also computes the top layer's dHs for backward, and leaves writing the
+   * final state to the caller (after backward).
    */
   #forward(ws: Workspace, state: LSTMState, mode: 0 | 1 | 2, dropout: boolean): number {
     const { B, T } = ws;
     const n = B * this.numHiddens;
-    const pass = this.#pass(ws);
+    const { pass, layers } = this.#contexts(ws);
     pass.mode = mode;
     pass.dropout = dropout;
     planSplit(pass, this.#runner.threads);
-    const { layers } = this.#passes.get(ws)!;
     for (let l = 0; l < this.numLayers; l++) {
       const lw = ws.layers[l]!;
       copy(lw.hs, 0, state.h, l * n, n);
@@ -350,12 +350,18 @@ export class LSTMLanguageModel {
       recurrenceForward(this.#runner, layers[l]!);
     }
     const loss = this.#runner.run(outputForward, pass, pass.parts);
+    if (mode !== 2) this.#saveState(ws, state); // forwardBackward saves it after backward
+    return loss / (T * B);
+  }
+
+  /** Writes every layer's final H_T, C_T (hs[T], cs[T]; backward reads but never writes them) into `state`. */
+  #saveState(ws: Workspace, state: LSTMState): void {
+    const n = ws.B * this.numHiddens;
     for (let l = 0; l < this.numLayers; l++) {
       const lw = ws.layers[l]!;
-      copy(state.h, l * n, lw.hs, T * n, n);
-      copy(state.c, l * n, lw.cs, T * n, n);
+      copy(state.h, l * n, lw.hs, ws.T * n, n);
+      copy(state.c, l * n, lw.cs, ws.T * n, n);
     }
-    return loss / (T * B);
   }
 }
 

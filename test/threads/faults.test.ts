@@ -76,6 +76,26 @@ describe.skipIf(!simd)('threads: dying workers', () => {
       model.dispose();
     }
   });
+
+  it('a call a worker dies in leaves the state passed to it unchanged (forward, and backward of forwardBackward)', async () => {
+    // Kernel call 3 of a worker falls in the forward phases, call 60 in backward (forward makes ≈ 40 per part here).
+    for (const [call, run] of [[3, 'loss'], [60, 'forwardBackward']] as const) {
+      const w = workers(atKernelCall(call, 'process.exit(1);'));
+      const model = new LSTMLanguageModel({ ...options, threads: 2, createWorker: w.create });
+      try {
+        await settle();
+        const state = model.initState(3);
+        state.h.fill(0.25);
+        state.c.fill(-0.5);
+        const h = state.h.slice(), c = state.c.slice();
+        expect(() => (run === 'loss' ? model.loss(X, Y, state) : model.forwardBackward(X, Y, state))).toThrow(/A kernel worker stopped/);
+        expect(state.h).toEqual(h);
+        expect(state.c).toEqual(c);
+      } finally {
+        model.dispose();
+      }
+    }
+  });
 });
 
 describe.skipIf(!simd)('threads: how many, and for how long', () => {
