@@ -1,0 +1,336 @@
+import { KERNEL_NAMES, KERNEL_TABLE, wrapExports, type KernelName, type Kernels, type Pointer, type RawKernel } from '../backend/table.js';
+import type { FloatArray } from '../tensor/float-array.js';
+import { sumWgsl } from './kernels/reduce.js';
+import type { WgslKernel } from './wgsl.js';
+
+// The webgpu backend's engine: the model's numbers in one GPU buffer laid out exactly as the
+// host mirror (a WebAssembly.Memory the Storage carves as for wasm: parameters | gradients |
+// ids | workspace), so a view's element index on the host, byteOffset / 4 + offset, is its
+// index on the GPU. Kernel calls are *recorded* — the phases of src/lstm/ run unchanged
+// against a kernel set whose raw functions append a dispatch — and submitted together by
+// `flush()`, so a whole forward/backward (and an optimiser step) is queued with no readback.
+// What the host writes between phases (ids, the state passed in, dropout masks) goes up with
+// `upload`, after the commands recorded before it; `read` brings views back, asynchronously.
+
+// GPUBufferUsage and GPUMapMode, as numbers: Node's Dawn does not define the globals.
+const MAP_READ = 0x1, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40, STORAGE = 0x80;
+/** Bytes per call's arguments: the minimum dynamic-offset alignment of every device. */
+const SLOT = 256;
+/** aux: result slots first (losses of calls), per-row losses after. */
+const RESULTS = 64;
+/** Command words: [kind, a, b, c, d, e]. */
+const WORDS = 6;
+const DISPATCH = 0, CLEAR = 1;
+
+/** What a read returns into: host views (of the mirror or not) and where they are on the GPU. */
+export interface ReadRequest {
+  /** Element index in mem (or in aux when `aux`). */
+  readonly at: number;
+  /** Elements. */
+  readonly length: number;
+  readonly into: FloatArray;
+  readonly aux?: boolean;
+}
+
+/**
+ * The GPU side of a webgpu model: its buffers, pipelines and the recorded commands.
+ * `kernels` is the kernel set the phases run on.
+ */
+export class GpuEngine {
+  readonly device: GPUDevice;
+  readonly kernels: Kernels;
+  readonly #memory: WebAssembly.Memory;
+  readonly #layout: GPUBindGroupLayout;
+  readonly #pipelines: GPUComputePipeline[];
+  readonly #specs: WgslKernel[];
+  readonly #sum: number; // pipeline index of the loss sum
+  #mirror: ArrayBuffer | undefined; // the memory buffer the GPU buffer was sized for
+  #mem!: GPUBuffer;
+  #aux!: GPUBuffer;
+  #auxRows = 0;
+  #args!: GPUBuffer;
+  #dummy: GPUBuffer;
+  #bindGroup: GPUBindGroup | undefined;
+  // Recorded, not yet submitted: arguments (one SLOT each) and commands.
+  #argBytes = new ArrayBuffer(SLOT * 256);
+  #argU32 = new Uint32Array(this.#argBytes);
+  #argF32 = new Float32Array(this.#argBytes);
+  #calls = 0;
+  #commands = new Int32Array(WORDS * 1024);
+  #count = 0;
+  /** Per-row losses recorded since the last `sumLoss`. */
+  #rows = 0;
+  #nextResult = 0;
+  readonly #errors: Promise<GPUError | null>[] = [];
+  #lost = false;
+  // A call's arguments, positional and by name: reused, so that recording allocates nothing.
+  readonly #values: number[] = new Array<number>(10).fill(0);
+  readonly #named: Record<string, number> = {};
+
+  constructor(device: GPUDevice, memory: WebAssembly.Memory) {
+    this.device = device;
+    this.#memory = memory;
+    const storage = (binding: number): GPUBindGroupLayoutEntry =>
+      ({ binding, visibility: 4 /* COMPUTE */, buffer: { type: 'storage' } });
+    this.#layout = device.createBindGroupLayout({
+      entries: [
+        storage(0),
+        { binding: 1, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: SLOT } },
+        storage(2), storage(3),
+      ],
+    });
+    const layout = device.createPipelineLayout({ bindGroupLayouts: [this.#layout] });
+    this.#specs = [...KERNEL_NAMES.map((name) => KERNEL_TABLE[name].wgsl()), sumWgsl()];
+    this.#sum = this.#specs.length - 1;
+    device.pushErrorScope('validation');
+    this.#pipelines = this.#specs.map((spec) => device.createComputePipeline({
+      layout, compute: { module: device.createShaderModule({ code: spec.code }), entryPoint: 'main' },
+    }));
+    this.#errors.push(device.popErrorScope());
+    this.#dummy = device.createBuffer({ size: 16, usage: STORAGE });
+    this.#args = device.createBuffer({ size: this.#argBytes.byteLength, usage: UNIFORM | COPY_DST });
+    this.#ensureAux(1024);
+    this.#ensureMem();
+    void device.lost?.then(() => { this.#lost = true; });
+    const raw = Object.fromEntries(KERNEL_NAMES.map((name, k) => [name, this.#raw(name, k)])) as Record<KernelName, RawKernel>;
+    const element: Pointer = (array, offset) => (array as Float32Array).byteOffset / 4 + offset;
+    this.kernels = wrapExports(raw, element);
+  }
+
+  /**
+   * The raw function of kernel `name` (pipeline k): records a dispatch with its arguments.
+   * Fixed arity, so that a call allocates nothing; softmaxCrossEntropy also gets where its
+   * rows' losses go.
+   */
+  #raw(name: KernelName, k: number): RawKernel {
+    const spec = this.#specs[k]!;
+    const n = spec.args.length;
+    const lossAt = name === 'softmaxCrossEntropy' ? spec.args.findIndex(([argName]) => argName === 'lossAt') : -1;
+    const rows = spec.args.findIndex(([argName]) => argName === 'M');
+    const v = this.#values;
+    return ((a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number,
+      a8: number, a9: number) => {
+      v[0] = a0; v[1] = a1; v[2] = a2; v[3] = a3; v[4] = a4; v[5] = a5; v[6] = a6; v[7] = a7; v[8] = a8; v[9] = a9;
+      this.#ensureMem(); // commands recorded before the mirror grew run on the old buffer
+      if (lossAt >= 0) {
+        this.#ensureAux(this.#rows + v[rows]!); // before taking a slot: it may flush
+        v[lossAt] = RESULTS + this.#rows;
+        this.#rows += v[rows]!;
+      }
+      const slot = this.#slot();
+      const base = slot * (SLOT / 4);
+      const named = this.#named;
+      for (let i = 0; i < n; i++) {
+        const [argName, type] = spec.args[i]!;
+        if (type === 'f32') this.#argF32[base + i] = v[i]!;
+        else this.#argU32[base + i] = v[i]!;
+        named[argName] = v[i]!;
+      }
+      const [x, y, z] = spec.workgroups(named);
+      this.#command(DISPATCH, k, slot, x, y, z);
+      return 0;
+    }) as RawKernel;
+  }
+
+  #slot(): number {
+    if (this.#calls * SLOT >= this.#argBytes.byteLength) {
+      const bigger = new ArrayBuffer(this.#argBytes.byteLength * 2);
+      new Uint8Array(bigger).set(new Uint8Array(this.#argBytes));
+      this.#argBytes = bigger;
+      this.#argU32 = new Uint32Array(bigger);
+      this.#argF32 = new Float32Array(bigger);
+    }
+    return this.#calls++;
+  }
+
+  #command(kind: number, a: number, b: number, c: number, d: number, e: number): void {
+    if ((this.#count + 1) * WORDS > this.#commands.length) {
+      const bigger = new Int32Array(this.#commands.length * 2);
+      bigger.set(this.#commands);
+      this.#commands = bigger;
+    }
+    const w = this.#count++ * WORDS;
+    this.#commands[w] = kind;
+    this.#commands[w + 1] = a;
+    this.#commands[w + 2] = b;
+    this.#commands[w + 3] = c;
+    this.#commands[w + 4] = d;
+    this.#commands[w + 5] = e;
+  }
+
+  /** Records setting `length` elements of mem from element `at` to zero. */
+  clear(at: number, length: number): void {
+    this.#ensureMem();
+    this.#command(CLEAR, at, length, 0, 0, 0);
+  }
+
+  /** Records the sum of the per-row losses recorded since the last call; returns its aux slot. */
+  sumLoss(): number {
+    const slot = this.#nextResult;
+    this.#nextResult = (this.#nextResult + 1) % RESULTS;
+    const s = this.#slot();
+    const base = s * (SLOT / 4);
+    this.#argU32[base] = slot;
+    this.#argU32[base + 1] = RESULTS;
+    this.#argU32[base + 2] = this.#rows;
+    this.#rows = 0;
+    this.#command(DISPATCH, this.#sum, s, 1, 1, 1);
+    return slot;
+  }
+
+  /** Element index of a view of the mirror. */
+  static at(view: FloatArray | Int32Array): number {
+    return view.byteOffset / 4;
+  }
+
+  /** Copies `view` (a view of the mirror) to the GPU, after every command recorded so far. */
+  upload(view: FloatArray | Int32Array, offset = 0, length = view.length - offset): void {
+    if (length === 0) return;
+    this.flush();
+    this.device.queue.writeBuffer(this.#mem, view.byteOffset + 4 * offset, view.buffer, view.byteOffset + 4 * offset, 4 * length);
+  }
+
+  /** Submits every recorded command. */
+  flush(): void {
+    this.#ensureMem();
+    if (this.#count > 0) this.#submit();
+  }
+
+  #submit(): void {
+    this.#check();
+    const device = this.device;
+    device.pushErrorScope('validation');
+    if (this.#args.size < this.#calls * SLOT) {
+      this.#args.destroy();
+      this.#args = device.createBuffer({ size: this.#argBytes.byteLength, usage: UNIFORM | COPY_DST });
+      this.#bind();
+    }
+    device.queue.writeBuffer(this.#args, 0, this.#argBytes, 0, this.#calls * SLOT);
+    const encoder = device.createCommandEncoder();
+    let pass: GPUComputePassEncoder | undefined;
+    const c = this.#commands;
+    for (let i = 0; i < this.#count; i++) {
+      const w = i * WORDS;
+      if (c[w] === CLEAR) {
+        pass?.end();
+        pass = undefined;
+        encoder.clearBuffer(this.#mem, 4 * c[w + 1]!, 4 * c[w + 2]!);
+        continue;
+      }
+      if (pass === undefined) {
+        pass = encoder.beginComputePass();
+      }
+      pass.setPipeline(this.#pipelines[c[w + 1]!]!);
+      pass.setBindGroup(0, this.#bindGroup!, [c[w + 2]! * SLOT]);
+      pass.dispatchWorkgroups(c[w + 3]!, c[w + 4]!, c[w + 5]!);
+    }
+    pass?.end();
+    device.queue.submit([encoder.finish()]);
+    this.#errors.push(device.popErrorScope());
+    this.#count = 0;
+    this.#calls = 0;
+  }
+
+  /**
+   * Submits what is recorded, then copies each request's elements back into its `into`
+   * (from mem, or from aux). Resolves when they are there; rejects with the GPU's
+   * validation error if a command failed.
+   */
+  async read(requests: readonly ReadRequest[]): Promise<void> {
+    this.flush();
+    let bytes = 0;
+    for (const r of requests) bytes += 4 * r.length;
+    if (bytes === 0) {
+      await this.device.queue.onSubmittedWorkDone();
+      await this.#throwErrors();
+      return;
+    }
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: MAP_READ | COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    let offset = 0;
+    for (const r of requests) {
+      if (r.length === 0) continue;
+      encoder.copyBufferToBuffer(r.aux === true ? this.#aux : this.#mem, 4 * r.at, staging, offset, 4 * r.length);
+      offset += 4 * r.length;
+    }
+    this.device.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(1 /* GPUMapMode.READ */);
+      await this.#throwErrors();
+      const data = new Float32Array(staging.getMappedRange());
+      offset = 0;
+      for (const r of requests) {
+        for (let k = 0; k < r.length; k++) r.into[k] = data[offset + k]!;
+        offset += r.length;
+      }
+      staging.unmap();
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  async #throwErrors(): Promise<void> {
+    const pending = this.#errors.splice(0);
+    for (const error of await Promise.all(pending)) {
+      if (error !== null) throw new Error(`WebGPU error in the webgpu backend: ${error.message}`);
+    }
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#lost) throw new Error('The GPU device of this webgpu model was lost; make a new model (or load a checkpoint) on a new device.');
+  }
+
+  /** The GPU buffer follows the mirror: made again (contents copied) when the memory grew. */
+  #ensureMem(): void {
+    const mirror = this.#memory.buffer;
+    if (mirror === this.#mirror) return;
+    const old = this.#mem;
+    const oldSize = this.#mirror?.byteLength ?? 0;
+    this.#mirror = mirror;
+    if (old !== undefined && this.#count > 0) this.#submit(); // recorded on the old layout: run them there
+    this.#mem = this.device.createBuffer({ size: mirror.byteLength, usage: STORAGE | COPY_SRC | COPY_DST });
+    if (old !== undefined) {
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(old, 0, this.#mem, 0, oldSize);
+      this.device.queue.submit([encoder.finish()]);
+      old.destroy();
+    }
+    this.#bindGroup = undefined;
+    this.#bind();
+  }
+
+  #ensureAux(rows: number): void {
+    if (rows <= this.#auxRows) return;
+    if (this.#aux !== undefined) {
+      // Rows recorded so far in this call point into the old buffer: run them there first.
+      this.flush();
+      this.#aux.destroy();
+    }
+    this.#auxRows = Math.max(rows, 2 * this.#auxRows);
+    this.#aux = this.device.createBuffer({ size: 4 * (RESULTS + this.#auxRows), usage: STORAGE | COPY_SRC | COPY_DST });
+    this.#bindGroup = undefined;
+    this.#bind();
+  }
+
+  #bind(): void {
+    if (this.#mem === undefined || this.#aux === undefined) return;
+    this.#bindGroup = this.device.createBindGroup({
+      layout: this.#layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.#mem } },
+        { binding: 1, resource: { buffer: this.#args, size: SLOT } },
+        { binding: 2, resource: { buffer: this.#aux } },
+        { binding: 3, resource: { buffer: this.#dummy } },
+      ],
+    });
+  }
+
+  /** Frees the GPU buffers (the device stays the caller's). */
+  destroy(): void {
+    this.#mem?.destroy();
+    this.#aux?.destroy();
+    this.#args.destroy();
+    this.#dummy.destroy();
+  }
+}

@@ -1,0 +1,20 @@
+// A GPUDevice for the tests: Dawn (the `webgpu` dev dependency) on SwiftShader, the software
+// Vulkan that Debian's chromium package ships (.ci/run installs it with libvulkan1). Never a
+// skip: without it these tests fail, saying what is missing.
+import { existsSync } from 'node:fs';
+import { requestGpuDevice } from '../../src/webgpu/device.js';
+
+const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+let device: Promise<GPUDevice> | undefined;
+
+export function testDevice(): Promise<GPUDevice> {
+  device ??= (async () => {
+    if (process.env.VK_ICD_FILENAMES === undefined) {
+      if (!existsSync(ICD)) throw new Error(`WebGPU tests need SwiftShader: ${ICD} is missing (apt-get install -y chromium libvulkan1).`);
+      process.env.VK_ICD_FILENAMES = ICD;
+    }
+    const { create } = await import('webgpu');
+    return requestGpuDevice(create(['backend=vulkan']));
+  })();
+  return device;
+}
