@@ -2,8 +2,20 @@ import type { FloatArray } from '../tensor/float-array.js';
 import { jsKernels, type Kernels } from './table.js';
 import { createWasmKernels, kernelModule, wasmSimdSupported } from './wasm.js';
 
-/** Which kernels a model runs on: WebAssembly SIMD, or the plain TypeScript reference. */
-export type BackendName = 'wasm' | 'js';
+/**
+ * Which kernels a model runs on: WebAssembly SIMD, the plain TypeScript reference, or WGSL
+ * compute shaders on a GPU (asynchronous: see docs/webgpu.md).
+ */
+export type BackendName = 'wasm' | 'js' | 'webgpu';
+
+/**
+ * What the webgpu backend hands the storage: the kernel set that records dispatches on a GPU
+ * buffer mirroring `memory`, and the largest buffer the device binds.
+ */
+export interface GpuSide {
+  readonly kernels: (memory: WebAssembly.Memory) => Kernels;
+  readonly maxBytes: number;
+}
 
 /** Workspaces kept per (B, T) shape: a training shape and a prediction shape, with room to spare. */
 const MAX_WORKSPACES = 4;
@@ -40,7 +52,10 @@ export const alignedLength = roundUp;
  * gradients and one workspace region, all allocated here:
  * - `js`: ordinary typed arrays (Float32Array, or Float64Array for gradient checks);
  * - `wasm`: one WebAssembly.Memory laid out [parameters | gradients | workspace region], since
- *   the kernels can only address their own memory.
+ *   the kernels can only address their own memory;
+ * - `webgpu`: the same memory, unshared and without a reserve, as the host mirror of one GPU
+ *   buffer with the same layout (src/webgpu/gpu.ts): the kernels record GPU dispatches, and
+ *   the mirror holds what the host writes or reads back.
  *
  * Workspaces of different shapes share the one region (a call uses one workspace from start
  * to end, and nothing in a workspace outlives the call). When a shape needs a bigger region,
@@ -53,6 +68,8 @@ export class Storage<W> {
   readonly #dtype: 'float32' | 'float64';
   readonly #count: number;
   readonly #memory: WebAssembly.Memory | undefined;
+  /** The most bytes the memory may reach: 4 GiB, or the GPU's largest buffer. */
+  readonly #maxBytes: number;
   #buffer: ArrayBufferLike | undefined; // the memory buffer the current views are on (wasm)
   #params: FloatArray;
   #grads: FloatArray;
@@ -63,6 +80,7 @@ export class Storage<W> {
   readonly #workspaces = new Map<string, W>();
   readonly #factory: WorkspaceFactory<W>;
   readonly #describe: string;
+  readonly #backendName: BackendName;
 
   /**
    * @param count - parameters (and gradients) to hold.
@@ -72,14 +90,26 @@ export class Storage<W> {
    */
   constructor(
     count: number, dtype: 'float32' | 'float64', backend: BackendName, shared: boolean,
-    factory: WorkspaceFactory<W>, describe: string,
+    factory: WorkspaceFactory<W>, describe: string, gpu?: GpuSide,
   ) {
     this.#dtype = dtype;
     this.#count = count;
+    this.#backendName = backend;
     this.#factory = factory;
     this.#describe = describe;
     const bytes = (dtype === 'float64' ? 8 : 4) * roundUp(count);
-    if (backend === 'wasm') {
+    this.#maxBytes = Math.min(WASM_MAX_PAGES * WASM_PAGE, gpu?.maxBytes ?? Infinity);
+    if (backend === 'webgpu') {
+      const initial = Math.ceil((2 * bytes) / WASM_PAGE) + 1;
+      if (!(initial * WASM_PAGE <= this.#maxBytes)) {
+        throw new RangeError(
+          `Expected a model whose parameters and gradients fit one buffer of this GPU (${GiB(this.#maxBytes)}), got ${describe}: ` +
+            `${count} parameters need ${GiB(2 * bytes)}.`,
+        );
+      }
+      this.#memory = new WebAssembly.Memory({ initial });
+      this.kernels = gpu!.kernels(this.#memory);
+    } else if (backend === 'wasm') {
       const initial = Math.ceil((2 * bytes + WASM_RESERVE_BYTES) / WASM_PAGE);
       if (!(initial <= WASM_MAX_PAGES)) { // NaN-safe: a size that is not a number is refused too
         throw new RangeError(
@@ -159,10 +189,10 @@ export class Storage<W> {
     if (cached !== undefined) return cached;
     const { floats, ids } = this.#factory.size(B, T);
     const bytes = (this.#dtype === 'float64' ? 8 : 4) * floats + 4 * ids;
-    const limit = this.#memory === undefined ? JS_MAX_BYTES : WASM_MAX_PAGES * WASM_PAGE - 8 * roundUp(this.#count);
+    const limit = this.#memory === undefined ? JS_MAX_BYTES : this.#maxBytes - 8 * roundUp(this.#count);
     if (!(bytes <= limit)) {
       throw new RangeError(
-        `Expected a batch shape whose workspace fits the ${this.#memory === undefined ? 'js' : 'wasm'} backend, ` +
+        `Expected a batch shape whose workspace fits the ${this.#backendName} backend, ` +
           `got batchSize ${B} × numSteps ${T} for ${this.#describe}: it needs ${GiB(bytes)}, the limit is ${GiB(limit)}. ` +
           'Use fewer rows or steps per call.',
       );
@@ -202,7 +232,7 @@ export class Storage<W> {
       try {
         this.#memory.grow(Math.ceil((need - have) / WASM_PAGE));
       } catch (error) {
-        throw new RangeError(`Could not grow the wasm memory to ${GiB(need)} for a workspace of ${this.#describe}.`, { cause: error });
+        throw new RangeError(`Could not grow the ${this.#backendName} memory to ${GiB(need)} for a workspace of ${this.#describe}.`, { cause: error });
       }
     }
     this.#buffer = undefined; // the region's split moved: re-create every view

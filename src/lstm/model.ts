@@ -12,6 +12,7 @@ import { parameterCount, parameterLayout, type ModelLayout, type Parameter, type
 import type { LayerContext, Pass } from './pass.js';
 import { planSplit, Runner } from './runner.js';
 import { workspaceFactory, type Workspace } from './workspace.js';
+import { GpuEngine, type ReadRequest } from '../webgpu/gpu.js';
 
 // Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
 // H hidden units, L layers, E embedding size, n = B·H (one step's B×H block of one layer).
@@ -56,8 +57,9 @@ export interface LSTMLanguageModelOptions {
   dtype?: 'float32' | 'float64';
   /**
    * The kernels: `'wasm'` (WebAssembly SIMD, float32 only), `'js'` (plain TypeScript, the
-   * reference) or `'auto'` (default: wasm where the engine supports SIMD, else js).
-   * `model.backend` tells which one runs.
+   * reference), `'webgpu'` (WGSL compute shaders on `gpuDevice`, float32, asynchronous) or
+   * `'auto'` (default: webgpu when a `gpuDevice` is given, else wasm where the engine supports
+   * SIMD, else js). `model.backend` tells which one runs.
    */
   backend?: 'auto' | BackendName;
   /**
@@ -72,11 +74,18 @@ export interface LSTMLanguageModelOptions {
    * pass `nodeWorkerFactory` from `lstm-lm/node`.
    */
   createWorker?: WorkerFactory;
+  /**
+   * The GPU for `backend: 'webgpu'` (and `'auto'` then picks it): `await requestGpuDevice()`
+   * in browsers, `await requestGpuDevice(create([]))` with the `webgpu` package in Node. A
+   * webgpu model computes asynchronously: use the `…Async` methods, `sync()` and `upload()`
+   * (docs/webgpu.md).
+   */
+  gpuDevice?: GPUDevice;
 }
 
 const OPTION_KEYS = new Set([
   'vocabSize', 'numHiddens', 'numLayers', 'dropout', 'embeddingSize', 'cell', 'init', 'seed', 'initScale', 'dtype',
-  'backend', 'threads', 'createWorker',
+  'backend', 'threads', 'createWorker', 'gpuDevice',
 ]);
 
 /** What {@link LSTMLanguageModel.forwardBackward} returns. */
@@ -171,6 +180,7 @@ export class LSTMLanguageModel {
     this.#params = this.#layout.specs.map((s) => new ParameterView(s, storage));
     this.#rng = new Random(config.seed);
     initialise(storage.params, this.#layout.specs, config, this.#rng);
+    this.upload();
   }
 
   /**
@@ -238,7 +248,53 @@ export class LSTMLanguageModel {
 
   /** Sets every gradient to zero. Backward only ever adds into gradients. */
   zeroGrad(): void {
-    this.flatGradients.fill(0);
+    this.#zero(this.flatGradients);
+  }
+
+  /** Zeroes a block of the storage: on the host, and (webgpu) on the GPU, after what is recorded. */
+  #zero(view: FloatArray): void {
+    view.fill(0);
+    this.#runner.clear(view);
+  }
+
+  /**
+   * webgpu: waits for the queued GPU work, then copies the parameters and gradients back into
+   * `flatParameters`, `flatGradients` and `parameters()`, which are otherwise not updated by
+   * the GPU. Other backends: nothing to do (the arrays are live).
+   *
+   * @example
+   * await fit(model, loader, optimizer, { epochs: 1 });
+   * await model.sync();
+   * model.parameters()[0].data; // the trained W_xi
+   */
+  async sync(): Promise<void> {
+    const gpu = this.#runner.gpu;
+    if (gpu === undefined) return;
+    const { params, grads } = this.#runner.storage;
+    await gpu.read([
+      { at: GpuEngine.at(params), length: params.length, into: params },
+      { at: GpuEngine.at(grads), length: grads.length, into: grads },
+    ]);
+  }
+
+  /**
+   * webgpu: copies `flatParameters` and `flatGradients` to the GPU — call it after writing
+   * parameters on the host (loading a checkpoint does). Other backends: nothing to do.
+   */
+  upload(): void {
+    const { params, grads } = this.#runner.storage;
+    this.#runner.upload(params);
+    this.#runner.upload(grads);
+  }
+
+  /** Throws where `method` cannot run: synchronous entry points on the asynchronous webgpu backend. */
+  #synchronous(method: string): void {
+    if (this.#runner.gpu !== undefined) {
+      throw new TypeError(
+        `Expected a synchronous backend for model.${method}(): the webgpu backend computes asynchronously. ` +
+          `Use await model.${method}Async(…) (and fit() rather than train()).`,
+      );
+    }
   }
 
   /**
@@ -247,14 +303,44 @@ export class LSTMLanguageModel {
    * in a new array, and the final state: `state` updated in place (a new one if omitted).
    */
   forward(X: Tokens, state?: LSTMState): { logits: FloatArray; state: LSTMState } {
+    this.#synchronous('forward');
+    const { ws, st } = this.#prepareForward(X, state);
+    this.#forward(ws, st, 0, false);
+    return { logits: ws.logits.slice(), state: st };
+  }
+
+  /**
+   * {@link forward}, on every backend: the webgpu backend queues the work and resolves when the
+   * logits and the final state are back; the others compute at once.
+   */
+  async forwardAsync(X: Tokens, state?: LSTMState): Promise<{ logits: FloatArray; state: LSTMState }> {
+    const gpu = this.#runner.gpu;
+    if (gpu === undefined) return this.forward(X, state);
+    const { ws, st } = this.#prepareForward(X, state);
+    this.#forward(ws, st, 0, false);
+    const logits = new Float32Array(ws.logits.length);
+    await gpu.read([...this.#finalState(ws, st), { at: GpuEngine.at(ws.logits), length: logits.length, into: logits }]);
+    return { logits, state: st };
+  }
+
+  #prepareForward(X: Tokens, state: LSTMState | undefined): { ws: Workspace; st: LSTMState } {
     const { B, T } = tokenShape('X', X);
     checkTokens('X', X, this.vocabSize, B, T);
     const st = state ?? this.initState(B);
     checkState(st, this.numLayers, B, this.numHiddens);
     const ws = this.#runner.storage.workspace(B, T);
     readTokens(X, B, T, ws.xT);
-    this.#forward(ws, st, 0, false);
-    return { logits: ws.logits.slice(), state: st };
+    this.#runner.upload(ws.xT);
+    return { ws, st };
+  }
+
+  /** webgpu: the reads that bring every layer's final H_T, C_T into `state`. */
+  #finalState(ws: Workspace, state: LSTMState): ReadRequest[] {
+    const n = ws.B * this.numHiddens, at = ws.T * n;
+    return ws.layers.flatMap((lw, l) => [
+      { at: GpuEngine.at(lw.hs) + at, length: n, into: state.h, offset: l * n },
+      { at: GpuEngine.at(lw.cs) + at, length: n, into: state.c, offset: l * n },
+    ]);
   }
 
   /**
@@ -266,20 +352,47 @@ export class LSTMLanguageModel {
    * `training` is true. All inputs are validated before anything is changed.
    */
   forwardBackward(X: Tokens, Y: Tokens, state?: LSTMState): ForwardBackwardResult {
+    this.#synchronous('forwardBackward');
     const { ws, st } = this.#prepare(X, Y, state);
-    const dropout = this.training && this.config.dropout > 0;
-    const loss = this.#forward(ws, st, 2, dropout);
+    const loss = this.#forward(ws, st, 2, this.training && this.config.dropout > 0);
+    this.#backward(ws);
+    this.#saveState(ws, st); // only now: a call that failed in backward leaves the state as it was
+    return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
+  }
+
+  /**
+   * {@link forwardBackward}, on every backend: the webgpu backend queues forward and backward
+   * and resolves when the loss, the final state and the state's gradient are back (the
+   * parameters' gradients stay on the GPU: {@link sync} brings them).
+   */
+  async forwardBackwardAsync(X: Tokens, Y: Tokens, state?: LSTMState): Promise<ForwardBackwardResult> {
+    const gpu = this.#runner.gpu;
+    if (gpu === undefined) return this.forwardBackward(X, Y, state);
+    const { ws, st } = this.#prepare(X, Y, state);
+    this.#forward(ws, st, 2, this.training && this.config.dropout > 0);
+    const slot = gpu.sumLoss();
+    this.#backward(ws);
+    const loss = new Float32Array(1);
+    await gpu.read([
+      { at: slot, length: 1, into: loss, aux: true },
+      ...this.#finalState(ws, st),
+      { at: GpuEngine.at(ws.dh0), length: ws.dh0.length, into: ws.dh0 },
+      { at: GpuEngine.at(ws.dc0), length: ws.dc0.length, into: ws.dc0 },
+    ]);
+    return { loss: loss[0]! / (ws.T * ws.B), state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
+  }
+
+  /** Backward through the output layer's dY (left by #forward, mode 2) and every layer. */
+  #backward(ws: Workspace): void {
     const { pass, layers } = this.#contexts(ws); // as #forward left them (split, dropout)
     for (let l = this.numLayers - 1; l >= 0; l--) {
       const lw = ws.layers[l]!;
-      lw.dc0.fill(0);
-      lw.dh0.fill(0);
+      this.#zero(lw.dc0);
+      this.#zero(lw.dh0);
       recurrenceBackward(this.#runner, layers[l]!);
       this.#runner.run(layerInputBackward, layers[l]!, pass.parts);
     }
     if (ws.dEmb !== null) this.#runner.run(embeddingBackward, pass, 1); // one task
-    this.#saveState(ws, st); // only now: a call that failed in backward leaves the state as it was
-    return { loss, state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
   }
 
   /**
@@ -288,8 +401,20 @@ export class LSTMLanguageModel {
    * Gradients are not touched: this is evaluation.
    */
   loss(X: Tokens, Y: Tokens, state?: LSTMState): number {
+    this.#synchronous('loss');
     const { ws, st } = this.#prepare(X, Y, state);
     return this.#forward(ws, st, 1, false);
+  }
+
+  /** {@link loss}, on every backend (webgpu: resolves when the loss and the final state are back). */
+  async lossAsync(X: Tokens, Y: Tokens, state?: LSTMState): Promise<number> {
+    const gpu = this.#runner.gpu;
+    if (gpu === undefined) return this.loss(X, Y, state);
+    const { ws, st } = this.#prepare(X, Y, state);
+    this.#forward(ws, st, 1, false);
+    const loss = new Float32Array(1);
+    await gpu.read([{ at: gpu.sumLoss(), length: 1, into: loss, aux: true }, ...this.#finalState(ws, st)]);
+    return loss[0]! / (ws.T * ws.B);
   }
 
   /** Validates every input (before any memory grows), then fills the workspace's ids. */
@@ -306,6 +431,8 @@ export class LSTMLanguageModel {
     const ws = this.#runner.storage.workspace(B, T);
     readTokens(X, B, T, ws.xT);
     readTokens(Y, B, T, ws.yT);
+    this.#runner.upload(ws.xT);
+    this.#runner.upload(ws.yT);
     return { ws, st };
   }
 
@@ -342,15 +469,21 @@ export class LSTMLanguageModel {
       const lw = ws.layers[l]!;
       copy(lw.hs, 0, state.h, l * n, n);
       copy(lw.cs, 0, state.c, l * n, n);
+      this.#runner.upload(lw.hs, 0, n);
+      this.#runner.upload(lw.cs, 0, n);
       // Masks are drawn here, between phases, in layer order: the same on every backend and thread count.
-      if (dropout) fillDropoutMask(lw.mask!, T * n, this.config.dropout, this.#rng);
+      if (dropout) {
+        fillDropoutMask(lw.mask!, T * n, this.config.dropout, this.#rng);
+        this.#runner.upload(lw.mask!, 0, T * n);
+      }
     }
     for (let l = 0; l < this.numLayers; l++) {
       this.#runner.run(layerInputForward, layers[l]!, pass.parts);
       recurrenceForward(this.#runner, layers[l]!);
     }
     const loss = this.#runner.run(outputForward, pass, pass.parts);
-    if (mode !== 2) this.#saveState(ws, state); // forwardBackward saves it after backward
+    // forwardBackward saves it after backward; webgpu reads it back (#finalState).
+    if (mode !== 2 && this.#runner.gpu === undefined) this.#saveState(ws, state);
     return loss / (T * B);
   }
 

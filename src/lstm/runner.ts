@@ -1,8 +1,11 @@
 import { show } from '../checks.js';
 import { resolveBackend, Storage, type BackendName, type WorkspaceFactory } from '../backend/storage.js';
 import type { Kernels } from '../backend/table.js';
+import type { FloatArray } from '../tensor/float-array.js';
 import { kernelModule } from '../backend/wasm.js';
 import { resolveThreads, ThreadPool, webWorkerFactory, type WorkerFactory } from '../threads/pool.js';
+import { isGpuDevice } from '../webgpu/device.js';
+import { GpuEngine } from '../webgpu/gpu.js';
 import type { Pass } from './pass.js';
 
 /**
@@ -19,17 +22,21 @@ export interface RunnerOptions {
   backend?: 'auto' | BackendName;
   threads?: number | 'auto';
   createWorker?: WorkerFactory;
+  gpuDevice?: GPUDevice;
 }
 
 /**
  * The backend and thread wiring, in one place: the model's `Storage` (js typed arrays or one
- * WebAssembly memory) and, with threads, the `ThreadPool` of kernel workers on it. `run` runs
- * a phase split into as many parts as there are threads.
+ * WebAssembly memory) and, with threads, the `ThreadPool` of kernel workers on it; or, with
+ * the webgpu backend, the `GpuEngine` whose kernels record dispatches (`gpu`). `run` runs a
+ * phase split into as many parts as there are threads.
  */
 export class Runner<W> {
   readonly storage: Storage<W>;
   readonly backend: BackendName;
   readonly threads: number;
+  /** The webgpu backend's engine (undefined on the others). */
+  readonly gpu: GpuEngine | undefined;
   readonly #pool: ThreadPool | undefined;
   // The phase being run and its context: set by run() for the duration of one pool.run, so
   // that the pool is handed one function made once (nothing allocated per call).
@@ -48,14 +55,26 @@ export class Runner<W> {
     options: RunnerOptions, dtype: 'float32' | 'float64', count: number, factory: WorkspaceFactory<W>, describe: string,
   ) {
     const requested = options.backend ?? 'auto';
-    if (requested !== 'auto' && requested !== 'wasm' && requested !== 'js') {
-      throw new RangeError(`Expected \`backend\` to be 'auto', 'wasm' or 'js', got ${show(requested)}.`);
+    if (requested !== 'auto' && requested !== 'wasm' && requested !== 'js' && requested !== 'webgpu') {
+      throw new RangeError(`Expected \`backend\` to be 'auto', 'wasm', 'js' or 'webgpu', got ${show(requested)}.`);
     }
     const threads = resolveThreads(options.threads ?? 1);
     if (options.createWorker !== undefined && typeof options.createWorker !== 'function') {
       throw new TypeError(`Expected \`createWorker\` to be a function, got ${show(options.createWorker)}.`);
     }
-    this.backend = resolveBackend(requested, dtype);
+    const device = options.gpuDevice;
+    if (device !== undefined && !isGpuDevice(device)) {
+      throw new TypeError(`Expected \`gpuDevice\` to be a GPUDevice (await requestGpuDevice()), got ${show(device)}.`);
+    }
+    if (requested === 'webgpu' && device === undefined) {
+      throw new TypeError("Expected `gpuDevice` with backend 'webgpu': pass gpuDevice: await requestGpuDevice() (in Node, requestGpuDevice(create([])) from the `webgpu` package).");
+    }
+    // 'auto' picks the GPU only when asked to, by a device.
+    const webgpu = requested === 'webgpu' || (requested === 'auto' && device !== undefined);
+    if (webgpu && dtype === 'float64') {
+      throw new RangeError("Expected `backend` 'webgpu' with `dtype` 'float32' (the WGSL kernels are float32), got dtype 'float64'.");
+    }
+    this.backend = webgpu ? 'webgpu' : resolveBackend(requested as 'auto' | 'wasm' | 'js', dtype);
     const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean };
     const canShare = typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated !== false;
     this.threads = this.backend === 'wasm' && canShare ? threads : 1;
@@ -69,7 +88,13 @@ export class Runner<W> {
         );
       }
     }
-    this.storage = new Storage(count, dtype, this.backend, this.threads > 1, factory, describe);
+    let gpu: GpuEngine | undefined;
+    const gpuSide = device === undefined || !webgpu ? undefined : {
+      kernels: (memory: WebAssembly.Memory) => (gpu = new GpuEngine(device, memory)).kernels,
+      maxBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
+    };
+    this.storage = new Storage(count, dtype, this.backend, this.threads > 1, factory, describe, gpuSide);
+    this.gpu = gpu;
     this.#pool = createWorker === undefined
       ? undefined
       : new ThreadPool(kernelModule(true), this.storage.memory!, this.storage.kernels, this.threads, createWorker);
@@ -105,6 +130,16 @@ export class Runner<W> {
   /** Stops the worker threads, if any; later phases run on this thread. */
   dispose(): void {
     this.#pool?.dispose();
+  }
+
+  /** webgpu: copies `length` elements of a mirror view from `offset` to the GPU (after what is recorded). */
+  upload(view: FloatArray | Int32Array, offset = 0, length = view.length - offset): void {
+    this.gpu?.upload(view, offset, length);
+  }
+
+  /** webgpu: records zeroing a mirror view on the GPU. */
+  clear(view: FloatArray): void {
+    this.gpu?.clear(GpuEngine.at(view), view.length);
   }
 }
 

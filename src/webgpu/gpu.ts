@@ -29,6 +29,8 @@ export interface ReadRequest {
   /** Elements. */
   readonly length: number;
   readonly into: FloatArray;
+  /** Where in `into` the elements go (default 0). */
+  readonly offset?: number;
   readonly aux?: boolean;
 }
 
@@ -260,7 +262,8 @@ export class GpuEngine {
       const data = new Float32Array(staging.getMappedRange());
       offset = 0;
       for (const r of requests) {
-        for (let k = 0; k < r.length; k++) r.into[k] = data[offset + k]!;
+        const o = r.offset ?? 0;
+        for (let k = 0; k < r.length; k++) r.into[o + k] = data[offset + k]!;
         offset += r.length;
       }
       staging.unmap();
