@@ -16,11 +16,16 @@ import type { WgslKernel } from './wgsl.js';
 const MAP_READ = 0x1, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40, STORAGE = 0x80;
 /** Bytes per call's arguments: the minimum dynamic-offset alignment of every device. */
 const SLOT = 256;
-/** aux: result slots first (losses of calls), per-row losses after. */
-const RESULTS = 64;
-/** Command words: [kind, a, b, c, d, e]. */
-const WORDS = 6;
-const DISPATCH = 0, CLEAR = 1;
+/**
+ * aux: RESULTS result slots first — slots [0, LOSS_SLOTS) take the losses of calls (`sumLoss`),
+ * the rest are free for other kernels (clipping, optimisers: see `RESULT_SLOTS`) — then the
+ * per-row losses.
+ */
+export const RESULTS = 64;
+const LOSS_SLOTS = 32;
+/** Command words: [kind, a, b, c, d, e, bind group]. */
+const WORDS = 7;
+const DISPATCH = 0, CLEAR = 1, COPY = 2;
 
 /** What a read returns into: host views (of the mirror or not) and where they are on the GPU. */
 export interface ReadRequest {
@@ -31,7 +36,10 @@ export interface ReadRequest {
   readonly into: FloatArray;
   /** Where in `into` the elements go (default 0). */
   readonly offset?: number;
+  /** Read from aux (result slots: `sumLoss`, `RESULTS`) instead of mem. */
   readonly aux?: boolean;
+  /** Read from this buffer (made by `createBuffer`) instead of mem. */
+  readonly buffer?: GPUBuffer;
 }
 
 /**
@@ -45,6 +53,8 @@ export class GpuEngine {
   readonly #layout: GPUBindGroupLayout;
   readonly #pipelines: GPUComputePipeline[];
   readonly #specs: WgslKernel[];
+  /** Pipelines by kernel object: `dispatch` compiles a kernel on its first use. */
+  readonly #kernelIndex: Map<WgslKernel, number>;
   readonly #sum: number; // pipeline index of the loss sum
   #mirror: ArrayBuffer | undefined; // the memory buffer the GPU buffer was sized for
   #mem!: GPUBuffer;
@@ -53,6 +63,12 @@ export class GpuEngine {
   #args!: GPUBuffer;
   #dummy: GPUBuffer;
   #bindGroup: GPUBindGroup | undefined;
+  /** Buffers bound at binding 3 (`opt`) by `dispatch`: index + 1 is a command's bind group. */
+  readonly #optBuffers: GPUBuffer[] = [];
+  #optGroups: GPUBindGroup[] = [];
+  /** Buffers made by `createBuffer`, for COPY commands: index in this list. */
+  readonly #buffers: GPUBuffer[] = [];
+  #pipelineLayout: GPUPipelineLayout;
   // Recorded, not yet submitted: arguments (one SLOT each) and commands.
   #argBytes = new ArrayBuffer(SLOT * 256);
   #argU32 = new Uint32Array(this.#argBytes);
@@ -82,6 +98,7 @@ export class GpuEngine {
       ],
     });
     const layout = device.createPipelineLayout({ bindGroupLayouts: [this.#layout] });
+    this.#pipelineLayout = layout;
     this.#specs = [...KERNEL_NAMES.map((name) => KERNEL_TABLE[name].wgsl()), sumWgsl()];
     this.#sum = this.#specs.length - 1;
     device.pushErrorScope('validation');
@@ -89,6 +106,7 @@ export class GpuEngine {
       layout, compute: { module: device.createShaderModule({ code: spec.code }), entryPoint: 'main' },
     }));
     this.#errors.push(device.popErrorScope());
+    this.#kernelIndex = new Map(this.#specs.map((spec, k) => [spec, k]));
     this.#dummy = device.createBuffer({ size: 16, usage: STORAGE });
     this.#args = device.createBuffer({ size: this.#argBytes.byteLength, usage: UNIFORM | COPY_DST });
     this.#ensureAux(1024);
@@ -145,7 +163,7 @@ export class GpuEngine {
     return this.#calls++;
   }
 
-  #command(kind: number, a: number, b: number, c: number, d: number, e: number): void {
+  #command(kind: number, a: number, b: number, c: number, d: number, e: number, group = 0): void {
     if ((this.#count + 1) * WORDS > this.#commands.length) {
       const bigger = new Int32Array(this.#commands.length * 2);
       bigger.set(this.#commands);
@@ -158,6 +176,71 @@ export class GpuEngine {
     this.#commands[w + 3] = c;
     this.#commands[w + 4] = d;
     this.#commands[w + 5] = e;
+    this.#commands[w + 6] = group;
+  }
+
+  /**
+   * Records a dispatch of `kernel` (any kernel built by `wgslKernel`, compiled on first use)
+   * with `args` in its argument order; `opt` (a buffer from `createBuffer`) is bound as `opt`.
+   * For kernels beyond the table's: optimisers, clipping.
+   */
+  dispatch(kernel: WgslKernel, args: ArrayLike<number>, opt?: GPUBuffer): void {
+    this.#ensureMem();
+    let k = this.#kernelIndex.get(kernel);
+    if (k === undefined) {
+      this.device.pushErrorScope('validation');
+      this.#pipelines.push(this.device.createComputePipeline({
+        layout: this.#pipelineLayout,
+        compute: { module: this.device.createShaderModule({ code: kernel.code }), entryPoint: 'main' },
+      }));
+      this.#errors.push(this.device.popErrorScope());
+      this.#specs.push(kernel);
+      k = this.#specs.length - 1;
+      this.#kernelIndex.set(kernel, k);
+    }
+    let group = 0;
+    if (opt !== undefined) {
+      group = this.#optBuffers.indexOf(opt) + 1;
+      if (group === 0) {
+        this.#optBuffers.push(opt);
+        group = this.#optBuffers.length;
+        this.#optGroups = [];
+      }
+    }
+    const slot = this.#slot();
+    const base = slot * (SLOT / 4);
+    const named = this.#named;
+    kernel.args.forEach(([argName, type], i) => {
+      if (type === 'f32') this.#argF32[base + i] = args[i]!;
+      else this.#argU32[base + i] = args[i]!;
+      named[argName] = args[i]!;
+    });
+    const [x, y, z] = kernel.workgroups(named);
+    this.#command(DISPATCH, k, slot, x, y, z, group);
+  }
+
+  /** A GPU buffer of `floats` zeros that kernels can bind as `opt` and `read` can read. */
+  createBuffer(floats: number): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: 4 * Math.max(4, floats), usage: STORAGE | COPY_SRC | COPY_DST });
+    this.#buffers.push(buffer);
+    return buffer;
+  }
+
+  /** Copies `data` into `buffer` from element `at`, after every command recorded so far. */
+  write(buffer: GPUBuffer, at: number, data: Float32Array): void {
+    this.flush();
+    this.device.queue.writeBuffer(buffer, 4 * at, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Records copying `length` elements between mem and `buffer` (a snapshot of the parameters,
+   * and putting it back): `toBuffer` true copies mem[at…] to buffer[bufferAt…].
+   */
+  copy(buffer: GPUBuffer, bufferAt: number, at: number, length: number, toBuffer: boolean): void {
+    this.#ensureMem();
+    const index = this.#buffers.indexOf(buffer);
+    if (index < 0) throw new RangeError('Expected a buffer made by this engine\'s createBuffer.');
+    this.#command(COPY, index, bufferAt, at, length, toBuffer ? 1 : 0);
   }
 
   /** Records setting `length` elements of mem from element `at` to zero. */
@@ -169,7 +252,7 @@ export class GpuEngine {
   /** Records the sum of the per-row losses recorded since the last call; returns its aux slot. */
   sumLoss(): number {
     const slot = this.#nextResult;
-    this.#nextResult = (this.#nextResult + 1) % RESULTS;
+    this.#nextResult = (this.#nextResult + 1) % LOSS_SLOTS;
     const s = this.#slot();
     const base = s * (SLOT / 4);
     this.#argU32[base] = slot;
@@ -213,17 +296,22 @@ export class GpuEngine {
     const c = this.#commands;
     for (let i = 0; i < this.#count; i++) {
       const w = i * WORDS;
-      if (c[w] === CLEAR) {
+      if (c[w] === CLEAR || c[w] === COPY) {
         pass?.end();
         pass = undefined;
-        encoder.clearBuffer(this.#mem, 4 * c[w + 1]!, 4 * c[w + 2]!);
+        if (c[w] === CLEAR) encoder.clearBuffer(this.#mem, 4 * c[w + 1]!, 4 * c[w + 2]!);
+        else {
+          const other = this.#buffers[c[w + 1]!]!, otherAt = 4 * c[w + 2]!, memAt = 4 * c[w + 3]!, bytes = 4 * c[w + 4]!;
+          if (c[w + 5] === 1) encoder.copyBufferToBuffer(this.#mem, memAt, other, otherAt, bytes);
+          else encoder.copyBufferToBuffer(other, otherAt, this.#mem, memAt, bytes);
+        }
         continue;
       }
       if (pass === undefined) {
         pass = encoder.beginComputePass();
       }
       pass.setPipeline(this.#pipelines[c[w + 1]!]!);
-      pass.setBindGroup(0, this.#bindGroup!, [c[w + 2]! * SLOT]);
+      pass.setBindGroup(0, this.#group(c[w + 6]!), [c[w + 2]! * SLOT]);
       pass.dispatchWorkgroups(c[w + 3]!, c[w + 4]!, c[w + 5]!);
     }
     pass?.end();
@@ -252,7 +340,7 @@ export class GpuEngine {
     let offset = 0;
     for (const r of requests) {
       if (r.length === 0) continue;
-      encoder.copyBufferToBuffer(r.aux === true ? this.#aux : this.#mem, 4 * r.at, staging, offset, 4 * r.length);
+      encoder.copyBufferToBuffer(r.buffer ?? (r.aux === true ? this.#aux : this.#mem), 4 * r.at, staging, offset, 4 * r.length);
       offset += 4 * r.length;
     }
     this.device.queue.submit([encoder.finish()]);
@@ -317,16 +405,27 @@ export class GpuEngine {
   }
 
   #bind(): void {
+    this.#optGroups = [];
     if (this.#mem === undefined || this.#aux === undefined) return;
-    this.#bindGroup = this.device.createBindGroup({
+    this.#bindGroup = this.#makeGroup(this.#dummy);
+  }
+
+  #makeGroup(opt: GPUBuffer): GPUBindGroup {
+    return this.device.createBindGroup({
       layout: this.#layout,
       entries: [
         { binding: 0, resource: { buffer: this.#mem } },
         { binding: 1, resource: { buffer: this.#args, size: SLOT } },
         { binding: 2, resource: { buffer: this.#aux } },
-        { binding: 3, resource: { buffer: this.#dummy } },
+        { binding: 3, resource: { buffer: opt } },
       ],
     });
+  }
+
+  /** Bind group `group`: 0 the default, k the one with #optBuffers[k − 1] as `opt`. */
+  #group(group: number): GPUBindGroup {
+    if (group === 0) return this.#bindGroup!;
+    return (this.#optGroups[group] ??= this.#makeGroup(this.#optBuffers[group - 1]!));
   }
 
   /** Frees the GPU buffers (the device stays the caller's). */
@@ -335,5 +434,6 @@ export class GpuEngine {
     this.#aux?.destroy();
     this.#args.destroy();
     this.#dummy.destroy();
+    for (const b of this.#buffers) b.destroy();
   }
 }
