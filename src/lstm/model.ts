@@ -13,6 +13,8 @@ import type { LayerContext, Pass } from './pass.js';
 import { planSplit, Runner } from './runner.js';
 import { workspaceFactory, type Workspace } from './workspace.js';
 import { GpuEngine, type ReadRequest } from '../webgpu/gpu.js';
+import { GpuParameterDevice } from '../webgpu/optimizer.js';
+import type { ParameterDevice } from '../optim/params.js';
 
 // Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
 // H hidden units, L layers, E embedding size, n = B·H (one step's B×H block of one layer).
@@ -177,7 +179,14 @@ export class LSTMLanguageModel {
     this.backend = this.#runner.backend;
     this.threads = this.#runner.threads;
     const storage = this.#runner.storage;
-    this.#params = this.#layout.specs.map((s) => new ParameterView(s, storage));
+    const gpu = this.#runner.gpu;
+    const device = gpu === undefined ? undefined : new GpuParameterDevice(gpu);
+    const views = this.#layout.specs.map((s) => new ParameterView(s, storage, device));
+    this.#params = views;
+    if (device !== undefined) {
+      const data = GpuEngine.at(storage.params), grad = GpuEngine.at(storage.grads);
+      for (const p of views) device.register(p, data + p.offset, grad + p.offset, p.size);
+    }
     this.#rng = new Random(config.seed);
     initialise(storage.params, this.#layout.specs, config, this.#rng);
     this.upload();
@@ -525,17 +534,29 @@ function initialise(W: FloatArray, specs: readonly ParameterSpec[], config: Mode
 class ParameterView implements Parameter {
   readonly name: string;
   readonly shape: readonly number[];
+  /** webgpu: the GPU, which the optimisers hand their updates to (see Trainable). */
+  readonly device: ParameterDevice | undefined;
   readonly #spec: ParameterSpec;
   readonly #storage: Storage<unknown>;
   #generation = -1;
   #data!: FloatArray;
   #grad!: FloatArray;
 
-  constructor(spec: ParameterSpec, storage: Storage<unknown>) {
+  constructor(spec: ParameterSpec, storage: Storage<unknown>, device: ParameterDevice | undefined) {
     this.name = spec.name;
     this.shape = spec.shape;
+    this.device = device;
     this.#spec = spec;
     this.#storage = storage;
+  }
+
+  /** Where it starts in the flat arrays. */
+  get offset(): number {
+    return this.#spec.offset;
+  }
+
+  get size(): number {
+    return this.#spec.size;
   }
 
   get data(): FloatArray {

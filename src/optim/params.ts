@@ -5,6 +5,28 @@ import { show } from '../checks.js';
 export interface Trainable {
   readonly data: FloatArray;
   readonly grad: FloatArray;
+  /**
+   * Where the parameter really lives when `data` and `grad` are only a host copy: the webgpu
+   * backend's GPU. Optimisers hand their update to it (`optimizerStep`) instead of looping
+   * over `data`.
+   */
+  readonly device?: ParameterDevice;
+}
+
+/**
+ * A device that holds parameters (the webgpu backend): it runs an optimiser's update where
+ * the numbers are. `optimizer` is the optimiser (its `name`, `options`, `params`, and its
+ * state through `stateDict`/`loadStateDict`); `t` the 1-based step, `lr` its rate.
+ */
+export interface ParameterDevice {
+  optimizerStep(optimizer: DeviceOptimizer, t: number, lr: number): void;
+}
+
+/** What a {@link ParameterDevice} reads of an optimiser. */
+export interface DeviceOptimizer {
+  readonly name: string;
+  readonly options: object;
+  readonly params: readonly Trainable[];
 }
 
 const isFloat = (a: unknown): boolean => a instanceof Float32Array || a instanceof Float64Array;
