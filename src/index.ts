@@ -14,6 +14,10 @@ export { webWorkerFactory, resolveThreads } from './threads/pool.js';
 export type { WorkerFactory, WorkerLike } from './threads/pool.js';
 export type { BackendName } from './backend/storage.js';
 
+// WebGPU: the GPU backend (docs/webgpu.md)
+export { requestGpuDevice } from './webgpu/device.js';
+export type { ParameterDevice, DeviceOptimizer } from './optim/params.js';
+
 // Optimisation
 export { clipGradNorm, clipGradValue } from './optim/clip.js';
 export { SGD } from './optim/sgd.js';
