@@ -250,7 +250,10 @@ export class LSTMLanguageModel {
     return n;
   }
 
-  /** Stops the model's worker threads, if any (it keeps working, on one thread). */
+  /**
+   * Stops the model's worker threads, if any (it keeps working, on one thread). A webgpu model
+   * frees its GPU buffers and can no longer compute (its calls throw).
+   */
   dispose(): void {
     this.#runner.dispose();
   }

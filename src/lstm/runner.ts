@@ -127,9 +127,10 @@ export class Runner<W> {
     this.#pool?.disposeWhenCollected(owner);
   }
 
-  /** Stops the worker threads, if any; later phases run on this thread. */
+  /** Stops the worker threads, if any (later phases run on this thread); webgpu: frees the GPU buffers. */
   dispose(): void {
     this.#pool?.dispose();
+    this.gpu?.destroy();
   }
 
   /** webgpu: copies `length` elements of a mirror view from `offset` to the GPU (after what is recorded). */

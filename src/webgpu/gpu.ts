@@ -81,6 +81,7 @@ export class GpuEngine {
   #nextResult = 0;
   readonly #errors: Promise<GPUError | null>[] = [];
   #lost = false;
+  #destroyed = false;
   // A call's arguments, positional and by name: reused, so that recording allocates nothing.
   readonly #values: number[] = new Array<number>(10).fill(0);
   readonly #named: Record<string, number> = {};
@@ -369,15 +370,17 @@ export class GpuEngine {
   }
 
   #check(): void {
+    if (this.#destroyed) throw new Error('This webgpu model was disposed: its GPU buffers are freed.');
     if (this.#lost) throw new Error('The GPU device of this webgpu model was lost; make a new model (or load a checkpoint) on a new device.');
   }
 
   /** The GPU buffer follows the mirror: made again (contents copied) when the memory grew. */
   #ensureMem(): void {
+    if (this.#destroyed) this.#check();
     const mirror = this.#memory.buffer;
     if (mirror === this.#mirror) return;
     const old = this.#mem;
-    const oldSize = this.#mirror?.byteLength ?? 0;
+    const oldSize = old?.size ?? 0; // not the old mirror's: growing detached it (byteLength 0)
     this.#mirror = mirror;
     if (old !== undefined && this.#count > 0) this.#submit(); // recorded on the old layout: run them there
     this.#mem = this.device.createBuffer({ size: mirror.byteLength, usage: STORAGE | COPY_SRC | COPY_DST });
@@ -428,8 +431,10 @@ export class GpuEngine {
     return (this.#optGroups[group] ??= this.#makeGroup(this.#optBuffers[group - 1]!));
   }
 
-  /** Frees the GPU buffers (the device stays the caller's). */
+  /** Frees the GPU buffers (the device stays the caller's); later calls throw. */
   destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
     this.#mem?.destroy();
     this.#aux?.destroy();
     this.#args.destroy();
