@@ -1,0 +1,36 @@
+import { u32s, wgslKernel, type WgslKernel } from '../wgsl.js';
+
+// The divergence checks of a training step on the GPU. Finiteness is tested on the bits (an
+// exponent of all ones is ∞ or NaN), never with x != x: WGSL lets compilers assume that
+// floats are finite and fold such comparisons away.
+
+const NON_FINITE = `fn nonFinite(bits: u32) -> bool { return (bits & 0x7f800000u) == 0x7f800000u; }`;
+
+/** nonFinite(out, x, n): aux[out] = 1 if any of mem[x .. x + n) is ∞ or NaN, else 0 (one workgroup). */
+export function nonFiniteWgsl(): WgslKernel {
+  return wgslKernel(u32s('out', 'x', 'n'), `
+${NON_FINITE}
+var<workgroup> red: array<u32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) li: u32) {
+  var bad = 0u;
+  for (var i = li; i < a.n; i += 256u) { if (nonFinite(mem[a.x + i])) { bad = 1u; } }
+  red[li] = bad;
+  workgroupBarrier();
+  for (var w = 128u; w > 0u; w >>= 1u) {
+    if (li < w) { red[li] = max(red[li], red[li + w]); }
+    workgroupBarrier();
+  }
+  if (li == 0u) { aux[a.out] = f32(red[0]); }
+}`, () => [1, 1, 1]);
+}
+
+/** flagNonFinite(flag, slot): aux[flag] = 1 if aux[slot] is ∞ or NaN (else unchanged). */
+export function flagNonFiniteWgsl(): WgslKernel {
+  return wgslKernel(u32s('flag', 'slot'), `
+${NON_FINITE}
+@compute @workgroup_size(1)
+fn main() {
+  if (nonFinite(bitcast<u32>(aux[a.slot]))) { aux[a.flag] = 1.0; }
+}`, () => [1, 1, 1]);
+}
