@@ -83,22 +83,33 @@ export interface LossSum {
 }
 
 /**
+ * One step of an evaluation pass: undefined after a batch computed at once, or (webgpu) the
+ * promise of the batch's loss, whose value the caller passes back to `next()`.
+ */
+export type LossStep = Promise<number> | undefined;
+
+/**
  * An evaluation pass over `batches`, one batch per `next()` (so that an asynchronous caller
  * can yield between batches), returning the token-weighted sums; the state carried between
- * batches when `carry`, else reset. No dropout: `model.loss` never applies it.
+ * batches when `carry`, else reset. No dropout: `model.loss` never applies it. On the webgpu
+ * backend each step yields the promise of `model.lossAsync`: the caller awaits it and passes
+ * the value back to `next()`.
  */
 export function* lossSteps(
   model: LSTMLanguageModel,
   batches: Iterable<{ readonly X: TokenMatrix; readonly Y: TokenMatrix }>,
   carry: boolean,
-): Generator<void, LossSum, undefined> {
+): Generator<LossStep, LossSum, number | undefined> {
   const flow = new StateFlow(model, carry);
+  const gpu = model.backend === 'webgpu';
   let lossSum = 0, tokens = 0;
   for (const { X, Y } of batches) {
     const n = X.batchSize * X.numSteps;
-    lossSum += model.loss(X, Y, flow.next(X.batchSize)) * n;
+    const state = flow.next(X.batchSize);
+    const loss = gpu ? (yield model.lossAsync(X, Y, state))! : model.loss(X, Y, state);
+    lossSum += loss * n;
     tokens += n;
-    yield;
+    if (!gpu) yield undefined;
   }
   return { lossSum, tokens };
 }
@@ -203,9 +214,10 @@ export async function evaluate(
   try {
     let r = steps.next();
     while (r.done !== true) {
+      const loss = await r.value;
       await nextMacrotask();
       signal?.throwIfAborted();
-      r = steps.next();
+      r = steps.next(loss);
     }
     const { lossSum, tokens } = r.value;
     if (tokens === 0) throw new RangeError('Expected `data` to yield at least one batch, got none.');
@@ -222,7 +234,7 @@ export function evaluationSteps(
   B: number,
   T: number,
   name = 'data',
-): Generator<void, LossSum, undefined> {
+): Generator<LossStep, LossSum, number | undefined> {
   if (isLoader(data)) return lossSteps(model, data, data.random !== true);
   checkCorpusLike(name, data);
   const ids = checkEvalCorpus(name, data, model.vocabSize, B, T);

@@ -8,7 +8,7 @@ import type { OptimizerStateDict } from '../optim/optimizer.js';
 import { scheduledLr, type ReduceOnPlateauState, type Schedule, type ScheduleJSON } from '../optim/schedules.js';
 import { Random, type RandomState } from '../tensor/random.js';
 import type { FloatArray } from '../tensor/float-array.js';
-import { evaluationSteps, isLoader, type LossSum } from './evaluate.js';
+import { evaluationSteps, isLoader, type LossStep, type LossSum } from './evaluate.js';
 import { allFinite, DivergenceGuard, TrainingDivergedError, type Optimizer } from './guard.js';
 import { carriesState, StateFlow, type StatePolicy } from './state-flow.js';
 import { checkLoopArguments, checkSchedule, divergedMessage, type BatchSource } from './train.js';
@@ -608,9 +608,10 @@ class FitRun {
     const validation = o.validation!;
     const generator = generatorOf(validation);
     const steps = evaluationSteps(model, validation, this.#evalShape.B, this.#evalShape.T, 'validation');
-    let r: IteratorResult<void, LossSum>;
     model.training = false;
-    for (r = steps.next(); r.done !== true; r = steps.next()) {
+    let r: IteratorResult<LossStep, LossSum> = steps.next();
+    while (r.done !== true) {
+      const batchLoss = await r.value; // webgpu: the batch's loss, passed back below
       await nextMacrotask();
       const stop = o.signal?.aborted === true ? 'aborted'
         : o.timeLimitMs !== undefined && now() - this.#start >= o.timeLimitMs ? 'timeLimit' : null;
@@ -618,6 +619,7 @@ class FitRun {
         if (generator !== null) (validation as unknown as { generatorState: RandomState }).generatorState = generator;
         return stop;
       }
+      r = steps.next(batchLoss);
     }
     const { lossSum, tokens } = r.value;
     if (tokens === 0) throw new RangeError('Expected `validation` to yield at least one batch, got none.');
