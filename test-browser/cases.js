@@ -110,3 +110,70 @@ export async function fitKeepsTimers(lib, { abortMs = 400 } = {}) {
     limitedMs: limited.elapsedMs,
   };
 }
+
+/** The shapes webgpuMatchesWasm runs: d2l's one-layer one-hot model, and a stack with an embedding. */
+export const WEBGPU_CASES = {
+  '1×32, one-hot (d2l)': { config: { vocabSize: 28, numHiddens: 32, initScale: 0.1 }, B: 4, T: 9 },
+  '2×24, embedding 16': { config: { vocabSize: 40, numHiddens: 24, numLayers: 2, embeddingSize: 16, init: 'pytorch' }, B: 3, T: 7 },
+};
+
+/**
+ * The webgpu backend against wasm on the same weights (`gpuDevice` from requestGpuDevice()):
+ * forwardAsync's logits and final state, then two forwardBackwardAsync calls (the second from
+ * the state the first left, gradients accumulating after one zeroGrad), then sync(): both
+ * losses, the final state, the state's gradient and every parameter's gradient. Returns both
+ * sides' arrays (run.ts compares them), the GPU's adapter info and what the synchronous
+ * forward() says on webgpu.
+ */
+export async function webgpuMatchesWasm(lib, { gpuDevice, config, B, T }) {
+  const { LSTMLanguageModel } = lib;
+  const wasm = new LSTMLanguageModel({ ...config, backend: 'wasm', seed: 1 });
+  // Another seed, then wasm's weights copied over: agreement cannot come from equal seeds alone.
+  const gpu = new LSTMLanguageModel({ ...config, backend: 'webgpu', gpuDevice, seed: 2 });
+  gpu.flatParameters.set(wasm.flatParameters);
+  gpu.upload();
+  const V = config.vocabSize;
+  let s = 12345;
+  const id = () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) % V; };
+  const batch = () => Array.from({ length: B }, () => Array.from({ length: T }, id));
+  const [X1, Y1, X2, Y2] = [batch(), batch(), batch(), batch()];
+  const state = (model) => {
+    const st = model.initState(B);
+    st.h.forEach((_, i) => { st.h[i] = 0.5 * Math.sin(i + 1); st.c[i] = Math.cos(3 * i); });
+    return st;
+  };
+  const plain = (a) => Array.from(a);
+  const side = async (model, run) => {
+    const f = await run.forward(X1, state(model));
+    model.zeroGrad();
+    const st = state(model);
+    const r1 = await run.forwardBackward(X1, Y1, st);
+    const r2 = await run.forwardBackward(X2, Y2, st);
+    await model.sync();
+    return {
+      logits: plain(f.logits), forwardH: plain(f.state.h), forwardC: plain(f.state.c),
+      losses: [r1.loss, r2.loss], h: plain(st.h), c: plain(st.c),
+      dh0: plain(r2.stateGrad.h), dc0: plain(r2.stateGrad.c),
+      grads: Object.fromEntries(model.parameters().map((p) => [p.name, plain(p.grad)])),
+    };
+  };
+  const reference = await side(wasm, {
+    forward: (X, st) => wasm.forward(X, st),
+    forwardBackward: (X, Y, st) => wasm.forwardBackward(X, Y, st),
+  });
+  const webgpu = await side(gpu, {
+    forward: (X, st) => gpu.forwardAsync(X, st),
+    forwardBackward: (X, Y, st) => gpu.forwardBackwardAsync(X, Y, st),
+  });
+  let synchronous = 'did not throw';
+  try { gpu.forward(X1); } catch (error) { synchronous = `${error?.name}: ${error?.message}`; }
+  const info = gpuDevice.adapterInfo ?? {};
+  const result = {
+    backends: [wasm.backend, gpu.backend],
+    adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+    synchronous, reference, webgpu,
+  };
+  wasm.dispose();
+  gpu.dispose();
+  return result;
+}

@@ -47,7 +47,7 @@ async function attempt(fn) {
 async function main() {
   const lib = await import('/dist/index.js');
   const { LSTMLanguageModel, preloadWasm, wasmSimdSupported } = lib;
-  const { trainILoveCat, throughput, fitKeepsTimers } = await import('/test-browser/cases.js');
+  const { trainILoveCat, throughput, fitKeepsTimers, webgpuMatchesWasm, WEBGPU_CASES } = await import('/test-browser/cases.js');
   const r = {
     userAgent: navigator.userAgent,
     crossOriginIsolated: globalThis.crossOriginIsolated,
@@ -123,6 +123,15 @@ async function main() {
     worker.onerror = (event) => { clearTimeout(timer); reject(new Error(`module worker error: ${event.message ?? '(no message)'}`)); };
   }));
   r.allWorkerErrors = spawned.flatMap((w) => w.errors);
+
+  // (g) the webgpu backend (SwiftShader, under run.ts's launch flags) against wasm, same weights.
+  r.webgpu = await attempt(async () => {
+    const gpuDevice = await lib.requestGpuDevice();
+    const cases = {};
+    for (const [name, c] of Object.entries(WEBGPU_CASES)) cases[name] = await attempt(() => webgpuMatchesWasm(lib, { gpuDevice, ...c }));
+    gpuDevice.destroy();
+    return cases;
+  });
   return r;
 }
 

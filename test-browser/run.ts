@@ -11,6 +11,12 @@
 // training, the loss falls, a sample streams, a checkpoint saved, reset and loaded back, and a
 // screenshot in out/browser/playground.png (`--library-only` skips it, `--playground-only` runs only it). Exits 1 on any failed
 // check, page error or console error.
+//
+// WebGPU: Chromium is launched with WebGPU on SwiftShader, its software Vulkan (the flags in
+// WEBGPU_FLAGS; they leave the other checks as they were), and the page and the module worker
+// check the webgpu backend against wasm on the same weights: forwardAsync's logits, two
+// forwardBackwardAsync calls' losses, final state, state gradient and, after sync(), every
+// parameter's gradient.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
@@ -79,9 +85,21 @@ interface Results {
   wasmThreads2: Attempt<Mission>;
   throughput1: Attempt<Throughput>[];
   throughput2: Attempt<Throughput>[];
-  moduleWorker: Attempt<{ crossOriginIsolated: boolean; auto: Attempt<Mission>; wasmThreads2: Attempt<Mission> }>;
+  moduleWorker: Attempt<{ crossOriginIsolated: boolean; auto: Attempt<Mission>; wasmThreads2: Attempt<Mission>; webgpu: Attempt<WebGpuCase> }>;
   allWorkerErrors: string[];
   fit: Attempt<FitCase>;
+  webgpu: Attempt<Record<string, Attempt<WebGpuCase>>>;
+}
+interface WebGpuSide {
+  logits: number[]; forwardH: number[]; forwardC: number[]; losses: number[]; h: number[]; c: number[];
+  dh0: number[]; dc0: number[]; grads: Record<string, number[]>;
+}
+interface WebGpuCase {
+  backends: string[];
+  adapter: { vendor?: string; architecture?: string; device?: string; description?: string };
+  synchronous: string;
+  reference: WebGpuSide;
+  webgpu: WebGpuSide;
 }
 interface FitCase {
   backend: string; stopReason: string; steps: number; evaluations: number; elapsedMs: number; longestStepMs: number;
@@ -104,6 +122,45 @@ function got<T>(name: string, a: Attempt<T> | undefined): T | undefined {
 function maxRelativeDiff(a: readonly number[], b: readonly number[]): number {
   if (a.length !== b.length) return Infinity;
   return Math.max(0, ...a.map((x, i) => Math.abs(x - b[i]!) / Math.max(Math.abs(x), 1e-30)));
+}
+
+/** max |actual − expected| / max |expected|: the float32 tolerance of the golden tests is relative to each array's scale. */
+function scaledDiff(actual: readonly number[], expected: readonly number[]): number {
+  if (actual.length !== expected.length) return Infinity;
+  const scale = Math.max(1e-30, ...expected.map(Math.abs));
+  return Math.max(0, ...actual.map((x, i) => Math.abs(x - expected[i]!) / scale));
+}
+
+const WEBGPU_REL = 2e-5;
+
+/** A webgpu case: every array of the webgpu side within WEBGPU_REL of wasm's, scaled by wasm's largest value. */
+function checkWebGpu(name: string, w: WebGpuCase | undefined): void {
+  if (w === undefined) return;
+  const { reference: ref, webgpu: gpu } = w;
+  check(w.backends[0] === 'wasm' && w.backends[1] === 'webgpu', `${name}: backends ${w.backends.join(' vs ')}`);
+  const arrays: [string, number[], number[]][] = [
+    ['forwardAsync logits', gpu.logits, ref.logits],
+    ['forwardAsync final h, c', [...gpu.forwardH, ...gpu.forwardC], [...ref.forwardH, ...ref.forwardC]],
+    ['forwardBackwardAsync final h, c', [...gpu.h, ...gpu.c], [...ref.h, ...ref.c]],
+    ['state gradient dh0, dc0', [...gpu.dh0, ...gpu.dc0], [...ref.dh0, ...ref.dc0]],
+  ];
+  const names = Object.keys(ref.grads);
+  check(names.length > 0 && names.join() === Object.keys(gpu.grads).join(), `${name}: the same ${names.length} parameters`);
+  let worstName = '', worst = 0, zero = 0;
+  for (const p of names) {
+    const d = scaledDiff(gpu.grads[p] ?? [], ref.grads[p]!);
+    if (!(d <= worst)) { worst = d; worstName = p; }
+    if (ref.grads[p]!.every((x) => x === 0)) zero++;
+  }
+  const lossDiff = scaledDiff(gpu.losses, ref.losses);
+  check(lossDiff <= WEBGPU_REL, `${name}: losses ${gpu.losses.map((l) => l.toFixed(6)).join(', ')} vs wasm ${ref.losses.map((l) => l.toFixed(6)).join(', ')} (${lossDiff.toExponential(2)})`);
+  for (const [what, a, e] of arrays) {
+    const d = scaledDiff(a, e);
+    check(d <= WEBGPU_REL, `${name}: ${what}, ${e.length} values: ${d.toExponential(2)} ≤ ${WEBGPU_REL}`);
+  }
+  check(zero === 0, `${name}: no parameter's wasm gradient is all zeros (${zero})`);
+  check(worst <= WEBGPU_REL, `${name}: gradients after sync() (accumulated over two calls), ${names.length} parameters: worst ${worst.toExponential(2)} (${worstName}) ≤ ${WEBGPU_REL}`);
+  check(/^TypeError: .*forwardAsync/.test(w.synchronous), `${name}: synchronous forward() on webgpu: ${w.synchronous}`);
 }
 
 function checkMission(name: string, m: Mission | undefined, backend: string): void {
@@ -177,6 +234,7 @@ function report(r: Results): void {
     checkMission('worker, wasm, 2 threads', wt, 'wasm');
     if (wt !== undefined) check(wt.threads === 2, `worker mission model.threads = ${wt.threads}`);
   }
+  if (w !== undefined) checkWebGpu('worker, webgpu', got('worker, webgpu', w.webgpu));
   check(r.allWorkerErrors.length === 0, `worker error events overall: ${r.allWorkerErrors.length}`);
 
   console.log('\n(e) fit(): asynchronous training on the main thread, AbortSignal.timeout(400), a 10 ms interval');
@@ -188,6 +246,15 @@ function report(r: Results): void {
     check(f.elapsedMs < 400 + 2 * f.longestStepMs + 200, `stopped ${f.elapsedMs.toFixed(0)} ms after start (timeout 400 ms, within two steps + 200 ms)`);
     check(f.ticks >= f.elapsedMs / 10 / 4, `interval ran ${f.ticks} times in ${f.elapsedMs.toFixed(0)} ms (≥ a quarter of the 10 ms ticks)`);
     check(f.limitedStopReason === 'timeLimit' && f.limitedMs < 200 + 2 * f.longestStepMs + 200, `timeLimit 0.2 s: '${f.limitedStopReason}' after ${f.limitedMs.toFixed(0)} ms`);
+  }
+
+  console.log('\n(g) webgpu (SwiftShader) against wasm on the same weights, float32: each array within 2e-5 of wasm\'s largest |value|');
+  const gpuCases = got('webgpu', r.webgpu);
+  if (gpuCases !== undefined) {
+    const adapters = new Set(Object.values(gpuCases).filter((a) => a.ok).map((a) => JSON.stringify(a.value!.adapter)));
+    console.log(`  adapter: ${[...adapters].join('; ')}`);
+    check(Object.keys(gpuCases).length > 0, `${Object.keys(gpuCases).length} webgpu cases ran`);
+    for (const [name, a] of Object.entries(gpuCases)) checkWebGpu(name, got(`webgpu ${name}`, a));
   }
 
   console.log('\nper-epoch perplexities');
@@ -286,11 +353,15 @@ const address = server.address();
 if (address === null || typeof address === 'string') throw new Error('server: no port');
 const origin = `http://127.0.0.1:${address.port}`;
 
+// WebGPU on SwiftShader (the software Vulkan that Debian's chromium ships beside its binary);
+// navigator.gpu needs a secure context, which http://127.0.0.1 is. --disable-gpu still leaves
+// WebGPU's SwiftShader adapter (Chromium 150), and keeps compositing off the GPU as before.
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan,WebGPU', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader'];
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', ...WEBGPU_FLAGS,
   ],
 });
 const problems: string[] = [];
