@@ -14,6 +14,9 @@ import { planSplit, Runner } from './runner.js';
 import { workspaceFactory, type Workspace } from './workspace.js';
 import { GpuEngine, type ReadRequest } from '../webgpu/gpu.js';
 import { GpuParameterDevice } from '../webgpu/optimizer.js';
+import { nonFiniteWgsl } from '../webgpu/kernels/guard.js';
+import { clipGradients } from '../optim/clip.js';
+import { allFinite } from '../tensor/float-array.js';
 import type { ParameterDevice } from '../optim/params.js';
 
 // Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
@@ -90,6 +93,20 @@ const OPTION_KEYS = new Set([
   'backend', 'threads', 'createWorker', 'gpuDevice',
 ]);
 
+/** What {@link LSTMLanguageModel.trainStepAsync} resolves to. */
+export interface TrainStepResult {
+  /** Mean cross-entropy of the batch (before the update). */
+  loss: number;
+  /** The gradient's global L2 norm before clipping. */
+  gradNorm: number;
+  /** False when the step was refused (non-finite loss or norm) or undone (it made a weight non-finite). */
+  stepped: boolean;
+}
+
+/** webgpu: the aux result slot where a training step leaves "some weight is not finite". */
+const WEIGHTS_SLOT = 35;
+const NON_FINITE = nonFiniteWgsl();
+
 /** What {@link LSTMLanguageModel.forwardBackward} returns. */
 export interface ForwardBackwardResult {
   /** Mean cross-entropy over the B·T predictions. */
@@ -153,6 +170,9 @@ export class LSTMLanguageModel {
   readonly #params: readonly Parameter[];
   /** The model's generator: initial weights first, then dropout masks. */
   readonly #rng: Random;
+  /** webgpu: the device the parameters carry, and the snapshot a training step can be undone from. */
+  readonly #device: GpuParameterDevice | undefined;
+  #snapshot: GPUBuffer | undefined;
   /** The phase contexts of each workspace, made on its first use. */
   readonly #passes = new WeakMap<Workspace, { pass: Pass; layers: LayerContext[] }>();
 
@@ -181,6 +201,7 @@ export class LSTMLanguageModel {
     const storage = this.#runner.storage;
     const gpu = this.#runner.gpu;
     const device = gpu === undefined ? undefined : new GpuParameterDevice(gpu);
+    this.#device = device;
     const views = this.#layout.specs.map((s) => new ParameterView(s, storage, device));
     this.#params = views;
     if (device !== undefined) {
@@ -392,6 +413,65 @@ export class LSTMLanguageModel {
       { at: GpuEngine.at(ws.dc0), length: ws.dc0.length, into: ws.dc0 },
     ]);
     return { loss: loss[0]! / (ws.T * ws.B), state: st, stateGrad: { h: ws.dh0, c: ws.dc0 } };
+  }
+
+  /**
+   * One training step — zeroGrad, forward and backward (dropout while `training`), the
+   * gradient's global norm, clipping, `optimizer.step()` — as `fit` runs it, with one result:
+   * `{ loss, gradNorm, stepped }`. `gradNorm` is the norm before clipping. A step whose loss or
+   * norm is not finite is not taken, and one that leaves a weight non-finite is undone (the
+   * weights before it put back): `stepped` is then false and the caller decides (fit throws a
+   * TrainingDivergedError). On the webgpu backend the whole step is queued on the GPU and
+   * read back once; the CPU backends compute it at once. `optimizer` must be one of this
+   * library's optimisers over this model's parameters (on webgpu it steps on the GPU).
+   *
+   * @example
+   * const adam = new Adam(model.parameters(), { lr: 2e-3 });
+   * const state = model.initState(32);
+   * const { loss, gradNorm } = await model.trainStepAsync(X, Y, state, adam, { clipNorm: 5 });
+   */
+  async trainStepAsync(
+    X: Tokens, Y: Tokens, state: LSTMState | undefined, optimizer: { step(): void },
+    clip: { clipNorm?: number; clipValue?: number } = {},
+  ): Promise<TrainStepResult> {
+    const { clipNorm, clipValue } = clip;
+    const gpu = this.#runner.gpu, device = this.#device;
+    if (gpu === undefined || device === undefined) {
+      this.zeroGrad();
+      const { loss } = this.forwardBackward(X, Y, state);
+      const gradNorm = clipGradients(this.#params, clipNorm, clipValue);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, stepped: false };
+      const before = this.flatParameters.slice();
+      optimizer.step();
+      if (allFinite(this.flatParameters)) return { loss, gradNorm, stepped: true };
+      this.flatParameters.set(before);
+      return { loss, gradNorm, stepped: false };
+    }
+    const { ws, st } = this.#prepare(X, Y, state);
+    const params = this.#runner.storage.params;
+    const count = params.length, at = GpuEngine.at(params);
+    this.zeroGrad();
+    this.#forward(ws, st, 2, this.training && this.config.dropout > 0);
+    const lossSlot = gpu.sumLoss();
+    this.#backward(ws);
+    const normSlot = device.recordClip(this.#params, { clipNorm, clipValue, lossSlot });
+    this.#snapshot ??= gpu.createBuffer(count);
+    gpu.copy(this.#snapshot, 0, at, count, true);
+    optimizer.step();
+    gpu.dispatch(NON_FINITE, [WEIGHTS_SLOT, at, count]);
+    const out = new Float32Array(3);
+    await gpu.read([
+      { at: lossSlot, length: 1, into: out, offset: 0, aux: true },
+      { at: normSlot, length: 1, into: out, offset: 1, aux: true },
+      { at: WEIGHTS_SLOT, length: 1, into: out, offset: 2, aux: true },
+      ...this.#finalState(ws, st),
+    ]);
+    const loss = out[0]! / (ws.T * ws.B), gradNorm = out[1]!;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, stepped: false }; // skipped on the GPU
+    if (out[2] === 0) return { loss, gradNorm, stepped: true };
+    gpu.copy(this.#snapshot, 0, at, count, false); // undo the step
+    gpu.flush();
+    return { loss, gradNorm, stepped: false };
   }
 
   /** Backward through the output layer's dY (left by #forward, mode 2) and every layer. */

@@ -1,3 +1,4 @@
+import type { ParameterDevice } from '../optim/params.js';
 import type { FloatArray } from '../tensor/float-array.js';
 import { inputSize, type ModelConfig } from './config.js';
 
@@ -14,6 +15,11 @@ export interface Parameter {
   readonly data: FloatArray;
   /** The gradient, same shape (a view into the flat gradient array). */
   readonly grad: FloatArray;
+  /**
+   * webgpu: the GPU the parameter really lives on (`data` and `grad` are then a host copy,
+   * current after `await model.sync()`); optimisers hand it their update. Undefined elsewhere.
+   */
+  readonly device?: ParameterDevice;
 }
 
 /** A parameter's place in the flat array. */

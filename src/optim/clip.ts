@@ -57,3 +57,20 @@ export function clipGradValue(params: readonly Trainable[], clipValue: number): 
     }
   }
 }
+
+/**
+ * The clipping of a training step, as `fit` and `trainStepAsync` do it: measures the global
+ * norm before any clipping (returned), then — only when it is finite — clamps to ±clipValue
+ * and scales to clipNorm (either, both or neither given).
+ *
+ * @example
+ * const gradNorm = clipGradients(model.parameters(), 5, undefined); // clip_grad_norm_(…, 5)
+ */
+export function clipGradients(params: readonly Trainable[], clipNorm: number | undefined, clipValue: number | undefined): number {
+  const gradNorm = clipGradNorm(params, clipValue === undefined ? clipNorm ?? Infinity : Infinity);
+  if (Number.isFinite(gradNorm) && clipValue !== undefined) {
+    clipGradValue(params, clipValue);
+    if (clipNorm !== undefined) clipGradNorm(params, clipNorm);
+  }
+  return gradNorm;
+}

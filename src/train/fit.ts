@@ -3,7 +3,7 @@
 import type { LSTMLanguageModel } from '../lstm/model.js';
 import type { LSTMState } from '../lstm/inputs.js';
 import { checkNonNegativeInteger, checkPositiveInteger, show } from '../checks.js';
-import { clipGradNorm, clipGradValue } from '../optim/clip.js';
+import { clipGradients } from '../optim/clip.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import { scheduledLr, type ReduceOnPlateauState, type Schedule, type ScheduleJSON } from '../optim/schedules.js';
 import { Random, type RandomState } from '../tensor/random.js';
@@ -523,14 +523,9 @@ class FitRun {
     model.training = true;
     model.zeroGrad();
     const { loss } = model.forwardBackward(X, Y, state);
-    const params = this.#params;
-    // The norm before any clipping; clipGradNorm with an infinite threshold only measures.
-    const gradNorm = clipGradNorm(params, o.clipValue === undefined ? o.clipNorm ?? Infinity : Infinity);
+    // The norm before any clipping; the clipping only when it is finite.
+    const gradNorm = clipGradients(this.#params, o.clipNorm, o.clipValue);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) this.#diverged(loss, gradNorm);
-    if (o.clipValue !== undefined) {
-      clipGradValue(params, o.clipValue);
-      if (o.clipNorm !== undefined) clipGradNorm(params, o.clipNorm);
-    }
     this.#guard.save();
     this.#optimizer.step();
     if (!allFinite(model.flatParameters)) this.#diverged(loss, gradNorm);

@@ -56,8 +56,4 @@ export class DivergenceGuard {
   }
 }
 
-/** Whether every value is finite. */
-export function allFinite(a: FloatArray): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
-  return true;
-}
+export { allFinite } from '../tensor/float-array.js';
