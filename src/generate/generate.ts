@@ -10,11 +10,31 @@ import { checkSampleOptions, sampleRow, SampleScratch, type SampleOptions, type 
 // Text generation: a prompt warmed up in one batched forward call, then one forward call per
 // step for all B = numSamples rows (B×1 tokens in, B×V logits out), a draw per row from its
 // own seeded generator. Everything the model is asked for goes through its public API
-// (initState, forward, vocabSize, training), so the state's layout (B·H now, L·B·H for deep
-// models) is never computed here.
+// (initState, forward, forwardAsync, backend, vocabSize, training), so the state's layout
+// (B·H now, L·B·H for deep models) is never computed here. A webgpu model computes
+// asynchronously: the same loop awaits forwardAsync instead of calling forward; the draws, and
+// so the text, are the same given the same logits. CPU models never take the awaiting path.
 
-/** What generation needs of a model: {@link LSTMLanguageModel}'s public forward API. */
-export type GenerationModel = Pick<LSTMLanguageModel, 'vocabSize' | 'initState' | 'forward'>;
+/**
+ * What generation needs of a model: {@link LSTMLanguageModel}'s public forward API, and, for an
+ * asynchronous model (`backend: 'webgpu'`), its `forwardAsync`.
+ */
+export type GenerationModel = Pick<LSTMLanguageModel, 'vocabSize' | 'initState' | 'forward'> &
+  Partial<Pick<LSTMLanguageModel, 'backend' | 'forwardAsync'>>;
+
+/** A model whose results come back asynchronously (the webgpu backend): its forward is awaited. */
+function isAsynchronous(model: GenerationModel): boolean {
+  return model.backend === 'webgpu';
+}
+
+/** Throws the TypeError of a synchronous entry point called on an asynchronous model. */
+function refuseAsynchronous(model: GenerationModel, method: string, twin: string): void {
+  if (isAsynchronous(model)) {
+    throw new TypeError(
+      `Expected a model with a synchronous backend for ${method}: the webgpu backend computes asynchronously. Use ${twin}.`,
+    );
+  }
+}
 
 /** What a prompt token missing from the vocabulary becomes: `'unk'` maps it to `<unk>`, `'error'` throws. */
 export type UnknownTokenPolicy = 'unk' | 'error';
@@ -95,7 +115,8 @@ interface Plan {
 }
 
 function checkModelAndVocab(model: GenerationModel, vocab: Vocab): void {
-  if (model === null || typeof model !== 'object' || typeof model.forward !== 'function' || typeof model.initState !== 'function') {
+  if (model === null || typeof model !== 'object' || typeof model.forward !== 'function' || typeof model.initState !== 'function' ||
+    (isAsynchronous(model) && typeof model.forwardAsync !== 'function')) {
     throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
   }
   if (vocab === null || typeof vocab !== 'object' || typeof vocab.encode !== 'function') {
@@ -214,6 +235,23 @@ function evalForward(model: GenerationModel, X: readonly (readonly number[])[] |
   m.training = false;
   try {
     return model.forward(X, state).logits;
+  } finally {
+    m.training = true;
+  }
+}
+
+/**
+ * {@link evalForward} for an asynchronous model: `training` is false while the call is made
+ * (the model records its work, dropout off, before it returns the promise) and restored at
+ * once, so it is never left false while the GPU works.
+ */
+function evalForwardAsync(model: GenerationModel, X: readonly (readonly number[])[] | TokenMatrix, state: LSTMState): Promise<FloatArray> {
+  const m = model as { training?: unknown };
+  const forward = (): Promise<FloatArray> => model.forwardAsync!(X, state).then((r) => r.logits);
+  if (typeof m.training !== 'boolean' || !m.training) return forward();
+  m.training = false;
+  try {
+    return forward();
   } finally {
     m.training = true;
   }
@@ -346,16 +384,39 @@ class Run {
     if (this.finished) return undefined;
     throwIfAborted(p.signal);
     if (this.#state === undefined) {
-      // Warm-up: the prompt but its last token, in one call, every row the same.
       this.#state = p.model.initState(p.B);
-      if (p.ids.length > 1) {
-        const T = p.ids.length - 1;
-        const data = new Int32Array(p.B * T);
-        for (let b = 0; b < p.B; b++) data.set(p.ids.slice(0, T), b * T);
-        evalForward(p.model, { data, batchSize: p.B, numSteps: T }, this.#state);
-      }
+      const warmUp = this.#warmUp();
+      if (warmUp !== null) evalForward(p.model, warmUp, this.#state);
     }
-    const logits = evalForward(p.model, this.#X, this.#state);
+    return this.#draw(evalForward(p.model, this.#X, this.#state));
+  }
+
+  /** {@link step} for an asynchronous model: the same calls, awaited. */
+  async stepAsync(): Promise<string[] | undefined> {
+    const p = this.#p;
+    if (this.finished) return undefined;
+    throwIfAborted(p.signal);
+    if (this.#state === undefined) {
+      this.#state = p.model.initState(p.B);
+      const warmUp = this.#warmUp();
+      if (warmUp !== null) await evalForwardAsync(p.model, warmUp, this.#state);
+    }
+    return this.#draw(await evalForwardAsync(p.model, this.#X, this.#state));
+  }
+
+  /** The warm-up input: the prompt but its last token, every row the same (null for a one-token prompt). */
+  #warmUp(): TokenMatrix | null {
+    const p = this.#p;
+    if (p.ids.length === 1) return null;
+    const T = p.ids.length - 1;
+    const data = new Int32Array(p.B * T);
+    for (let b = 0; b < p.B; b++) data.set(p.ids.slice(0, T), b * T);
+    return { data, batchSize: p.B, numSteps: T };
+  }
+
+  /** Draws every unfinished sample's next token from `logits` (B×V) and releases its text. */
+  #draw(logits: FloatArray): string[] {
+    const p = this.#p;
     this.#steps++;
     const out = new Array<string>(p.B).fill('');
     for (let b = 0; b < p.B; b++) {
@@ -382,6 +443,8 @@ class Run {
  * Runs in evaluation mode: a model with `training` (dropout) has it off during each forward
  * call and restored after. A prompt token missing from the vocabulary becomes `<unk>`
  * (`unknown: 'error'` throws instead). Every option is checked before the model is called.
+ * Synchronous: a webgpu model (which computes asynchronously) throws a TypeError naming
+ * {@link generateStream}, which gives the same text on every backend.
  *
  * @example
  * generate(model, vocab, { prompt: 'ROMEO:', maxTokens: 40, temperature: 0.8, topK: 10, seed: 1 });
@@ -394,6 +457,7 @@ export function generate(model: GenerationModel, vocab: Vocab, options: Generate
 export function generate(model: GenerationModel, vocab: Vocab, options: GenerateOptions): string | string[];
 export function generate(model: GenerationModel, vocab: Vocab, options: GenerateOptions): string | string[] {
   const p = plan(model, vocab, options);
+  refuseAsynchronous(model, 'generate()', 'generateStream(…) (for await … of it), which works on every backend');
   throwIfAborted(p.signal);
   const run = new Run(p);
   while (run.step() !== undefined);
@@ -410,7 +474,16 @@ export function generate(model: GenerationModel, vocab: Vocab, options: Generate
  * an aborted `signal` makes the iteration throw `signal.reason` before the next token.
  *
  * Generation runs on the calling thread between the pieces; in a browser page, run it in a
- * Web Worker to keep the page responsive.
+ * Web Worker to keep the page responsive. It works on every backend: with a webgpu model each
+ * step awaits `model.forwardAsync` (the GPU's logits come back, the draw is made on the host);
+ * other models are called synchronously, as {@link generate} calls them.
+ *
+ * @example
+ * // webgpu: the same loop
+ * const gpuModel = new LSTMLanguageModel({ ...model.config, backend: 'webgpu', gpuDevice: await requestGpuDevice() });
+ * gpuModel.flatParameters.set(model.flatParameters); gpuModel.upload();
+ * let text = '';
+ * for await (const piece of generateStream(gpuModel, vocab, { prompt: 'ROMEO:', maxTokens: 40, temperature: 0 })) text += piece;
  *
  * @example
  * for await (const piece of generateStream(model, vocab, { prompt: 'ROMEO:', maxTokens: 200, temperature: 0.8 })) {
@@ -424,9 +497,10 @@ export function generateStream(model: GenerationModel, vocab: Vocab, options: Ge
   const p = plan(model, vocab, options);
   const single = options.numSamples === undefined;
   const run = new Run(p);
+  const asynchronous = isAsynchronous(model);
   return (async function* pieces() {
     for (;;) {
-      const out = run.step();
+      const out = asynchronous ? await run.stepAsync() : run.step();
       if (out === undefined) return;
       if (!single) yield out;
       else if (out[0] !== '') yield out[0]!;
@@ -461,6 +535,11 @@ export interface GeneratorState extends LSTMState {
  * The last fed or drawn token is run through the model lazily, by the next `next()` (or
  * `state` read), which is what lets a prompt be fed in one forward call.
  *
+ * With a webgpu model (asynchronous), `feed` only queues the tokens, and the model runs them
+ * in `await nextAsync()` and `await stateAsync()`; `next()` and the `state` getter throw a
+ * TypeError naming those. `nextAsync` and `stateAsync` work on every backend; await each call
+ * before the next (a second call while one is in flight throws).
+ *
  * @example
  * const session = new Generator(model, vocab, { seed: 1 });
  * session.feed('ROMEO:');
@@ -468,6 +547,13 @@ export interface GeneratorState extends LSTMState {
  * for (let i = 0; i < 20; i++) text += session.next({ temperature: 0.8 });
  * const saved = session.state;              // copies
  * session.next(); session.state = saved;    // back to where it was
+ *
+ * @example
+ * // webgpu (or any backend)
+ * const gpuSession = new Generator(gpuModel, vocab, { seed: 1 });
+ * gpuSession.feed('ROMEO:');
+ * for (let i = 0; i < 20; i++) text += await gpuSession.nextAsync({ temperature: 0.8 });
+ * const here = await gpuSession.stateAsync();
  */
 export class Generator {
   readonly #model: GenerationModel;
@@ -476,14 +562,20 @@ export class Generator {
   readonly #unknown: UnknownTokenPolicy;
   readonly #seed: number;
   readonly #scratch: StepScratch;
+  readonly #asynchronous: boolean;
   #rng: Random;
   #state: LSTMState;
-  /** The token fed or drawn but not yet run through the model, or -1. */
-  #pending = -1;
-  /** The logits after #state, when #pending is -1 and something was fed. */
+  /**
+   * The tokens fed or drawn but not yet run through the model: at most one on a synchronous
+   * model (feed runs all but the last at once), any number on an asynchronous one.
+   */
+  #pending: number[] = [];
+  /** The logits after #state, when nothing is pending and something was fed. */
   #logits: FloatArray | null = null;
   /** Every token fed or drawn, for the repetition penalty. */
   #history: number[] = [];
+  /** An asynchronous call is running (asynchronous models). */
+  #busy = false;
 
   constructor(model: GenerationModel, vocab: Vocab, options: GeneratorOptions = {}) {
     checkModelAndVocab(model, vocab);
@@ -493,6 +585,7 @@ export class Generator {
     this.#unknown = checkUnknownPolicy(options.unknown);
     this.#model = model;
     this.#vocab = vocab;
+    this.#asynchronous = isAsynchronous(model);
     this.#scratch = new StepScratch(model.vocabSize);
     this.#rng = new Random(this.#seed);
     this.#state = model.initState(1);
@@ -505,38 +598,68 @@ export class Generator {
 
   /**
    * Runs `text` through the model (tokenized at the session's level), continuing from where
-   * the session is. Text with no tokens changes nothing.
+   * the session is. Text with no tokens changes nothing. With a webgpu model the tokens are
+   * queued, and run by the next `nextAsync()` or `stateAsync()`.
    *
    * @example
    * session.feed('ROMEO:'); session.feed(' Hello'); // the same as session.feed('ROMEO: Hello')
    */
   feed(text: string): void {
+    this.#idle();
     const ids = encodeText(this.#vocab, 'text', text, this.#level, this.#unknown);
     if (ids.length === 0) return;
-    const all = this.#pending >= 0 ? [this.#pending, ...ids] : ids;
-    if (all.length > 1) evalForward(this.#model, [all.slice(0, -1)], this.#state);
-    this.#pending = all[all.length - 1]!;
+    if (this.#asynchronous) {
+      this.#pending.push(...ids);
+    } else {
+      const all = [...this.#pending, ...ids];
+      if (all.length > 1) evalForward(this.#model, [all.slice(0, -1)], this.#state);
+      this.#pending = [all[all.length - 1]!];
+    }
     this.#logits = null;
     this.#history.push(...ids);
   }
 
   /**
    * Draws the next token (options as {@link generate}'s per-step ones), feeds it to the
-   * session, and returns its text piece (`' ' + word` at the word level).
+   * session, and returns its text piece (`' ' + word` at the word level). A webgpu model
+   * throws a TypeError naming {@link nextAsync}.
    *
    * @example
    * session.feed('ROMEO:');
    * session.next({ temperature: 0.8, topK: 10 }); // e.g. '\n'
    */
   next(options: StepOptions = {}): string {
+    refuseAsynchronous(this.#model, 'session.next()', 'await session.nextAsync(…), which works on every backend');
     checkOptionsObject(options);
     const step = checkStepOptions(options);
     this.#flush();
+    return this.#draw(step);
+  }
+
+  /**
+   * {@link next}, on every backend: a webgpu model runs the pending tokens on the GPU and the
+   * draw is made on the host from the logits it returns (the same draw as `next` given the
+   * same logits); other models are called synchronously.
+   *
+   * @example
+   * session.feed('ROMEO:');
+   * await session.nextAsync({ temperature: 0.8, topK: 10 }); // e.g. '\n'
+   */
+  async nextAsync(options: StepOptions = {}): Promise<string> {
+    if (!this.#asynchronous) return this.next(options);
+    this.#idle();
+    checkOptionsObject(options);
+    const step = checkStepOptions(options);
+    await this.#flushAsync();
+    return this.#draw(step);
+  }
+
+  #draw(step: StepSettings): string {
     if (this.#logits === null) {
       throw new Error('Nothing to continue: feed the generator some text (or set a state with logits) first.');
     }
     const id = drawToken(this.#logits, 0, this.#model.vocabSize, this.#history, step, this.#rng, this.#scratch);
-    this.#pending = id;
+    this.#pending = [id];
     this.#history.push(id);
     return piece(this.#vocab, this.#level, id);
   }
@@ -545,14 +668,17 @@ export class Generator {
    * A copy of the state after everything fed and drawn so far (`h`, `c` as
    * `model.initState(1)` lays them out, and the next token's logits). Setting it copies the
    * arrays in (their lengths must match); the repetition history and the generator's draws
-   * are kept.
+   * are kept. With a webgpu model, reading it throws a TypeError naming {@link stateAsync}
+   * (setting it works).
    */
   get state(): GeneratorState {
+    refuseAsynchronous(this.#model, 'reading session.state', 'await session.stateAsync(), which works on every backend');
     this.#flush();
-    return { h: this.#state.h.slice(), c: this.#state.c.slice(), logits: this.#logits?.slice() ?? null };
+    return this.#copyState();
   }
 
   set state(value: GeneratorState) {
+    this.#idle();
     if (value === null || typeof value !== 'object') {
       throw new TypeError(`Expected \`state\` to be an object with h, c and logits, got ${show(value)}.`);
     }
@@ -569,21 +695,63 @@ export class Generator {
     h.set(value.h);
     c.set(value.c);
     this.#logits = logits === null ? null : logits.slice();
-    this.#pending = -1;
+    this.#pending = [];
+  }
+
+  /**
+   * The {@link state} getter, on every backend: a webgpu model first runs the pending tokens
+   * on the GPU.
+   *
+   * @example
+   * const saved = await session.stateAsync();
+   * await session.nextAsync(); session.state = saved; // back to where it was
+   */
+  async stateAsync(): Promise<GeneratorState> {
+    if (!this.#asynchronous) return this.state;
+    this.#idle();
+    await this.#flushAsync();
+    return this.#copyState();
+  }
+
+  #copyState(): GeneratorState {
+    return { h: this.#state.h.slice(), c: this.#state.c.slice(), logits: this.#logits?.slice() ?? null };
   }
 
   /** Back to a new session: zero state, nothing fed, the generator re-seeded. */
   reset(): void {
+    this.#idle();
     this.#state = this.#model.initState(1);
-    this.#pending = -1;
+    this.#pending = [];
     this.#logits = null;
     this.#history = [];
     this.#rng = new Random(this.#seed);
   }
 
+  /** Throws while an asynchronous call is running: the session's state is the GPU's to write. */
+  #idle(): void {
+    if (this.#busy) {
+      throw new Error('The generator is busy: await its nextAsync() or stateAsync() before calling it again.');
+    }
+  }
+
   #flush(): void {
-    if (this.#pending < 0) return;
-    this.#logits = evalForward(this.#model, [[this.#pending]], this.#state);
-    this.#pending = -1;
+    if (this.#pending.length === 0) return;
+    this.#logits = evalForward(this.#model, [this.#pending], this.#state);
+    this.#pending = [];
+  }
+
+  /** {@link #flush} for an asynchronous model: every pending token in one call, the last step's logits kept. */
+  async #flushAsync(): Promise<void> {
+    const T = this.#pending.length;
+    if (T === 0) return;
+    this.#busy = true;
+    try {
+      const logits = await evalForwardAsync(this.#model, [this.#pending], this.#state);
+      const V = this.#model.vocabSize;
+      this.#logits = T === 1 ? logits : logits.slice((T - 1) * V, T * V);
+      this.#pending = [];
+    } finally {
+      this.#busy = false;
+    }
   }
 }
