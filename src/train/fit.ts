@@ -228,6 +228,14 @@ const OPTION_KEYS = [
 
 const now = (): number => globalThis.performance.now();
 
+/** What one step reports. */
+interface StepResult {
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number;
+}
+
 /**
  * Trains asynchronously: one minibatch (zeroGrad → forwardBackward with dropout → clip →
  * schedule's lr → optimizer.step()) per macrotask, so the event loop never waits more than one
@@ -241,6 +249,9 @@ const now = (): number => globalThis.performance.now();
  * - A NaN or infinite loss, gradient norm or weight puts back the weights and optimiser state
  *   from before the last update and rejects with a `TrainingDivergedError`. Only non-finite
  *   values are caught: a loss that grows but stays finite is not (watch it in `onStep`).
+ * - A webgpu model trains on the GPU: each step is queued whole (`model.trainStepAsync`) and
+ *   read back once; the host copy of the weights is brought back (`model.sync()`) for the best
+ *   weights, checkpoints and at the end.
  * - Bad options are rejected (TypeError/RangeError naming the option and value) before any
  *   update.
  *
@@ -461,7 +472,9 @@ class FitRun {
           await this.#endEpoch();
           continue;
         }
-        const info = this.#trainStep(next.value as Batch);
+        const info = this.#model.backend === 'webgpu'
+          ? await this.#trainStepAsync(next.value as Batch)
+          : this.#trainStep(next.value as Batch);
         this.#trainMs += now() - t0;
         if (o.validation !== undefined && o.evalEvery !== undefined && this.#step % o.evalEvery === 0) this.#pending = 'step';
         if (o.onStep !== undefined) await o.onStep(this.#stepInfo(info));
@@ -471,11 +484,13 @@ class FitRun {
     } finally {
       this.#model.training = training;
     }
+    await this.#model.sync(); // webgpu: parameters and optimiser state back on the host
     const state = this.capture();
     let finalParameters: FloatArray | null = null;
     if (o.restoreBest && this.#bestParameters !== null) {
       finalParameters = this.#model.flatParameters.slice();
       this.#model.flatParameters.set(this.#bestParameters);
+      this.#model.upload();
     }
     return {
       stopReason,
@@ -513,13 +528,12 @@ class FitRun {
     return iterator;
   }
 
-  #trainStep(batch: Batch): { loss: number; lr: number; gradNorm: number; tokens: number } {
+  #trainStep(batch: Batch): StepResult {
     const model = this.#model, o = this.#o;
     const X = batch.X as Parameters<LSTMLanguageModel['forwardBackward']>[0];
     const Y = batch.Y as Parameters<LSTMLanguageModel['forwardBackward']>[1];
     const state = this.#flow.next(batch.X.batchSize);
-    if (o.schedule !== undefined) this.#optimizer.lr = scheduledLr(o.schedule, { step: this.#step, epoch: this.#epoch });
-    const lr = typeof this.#optimizer.lr === 'number' ? this.#optimizer.lr : NaN;
+    const lr = this.#scheduleLr();
     model.training = true;
     model.zeroGrad();
     const { loss } = model.forwardBackward(X, Y, state);
@@ -529,6 +543,37 @@ class FitRun {
     this.#guard.save();
     this.#optimizer.step();
     if (!allFinite(model.flatParameters)) this.#diverged(loss, gradNorm);
+    return this.#account(batch, loss, lr, gradNorm);
+  }
+
+  /**
+   * The webgpu backend's step: the model queues all of it on the GPU (trainStepAsync), which
+   * refuses or undoes a step that diverges there; the host's guard copy is not used (the
+   * host's weights are not current).
+   */
+  async #trainStepAsync(batch: Batch): Promise<StepResult> {
+    const model = this.#model, o = this.#o;
+    const X = batch.X as Parameters<LSTMLanguageModel['forwardBackward']>[0];
+    const Y = batch.Y as Parameters<LSTMLanguageModel['forwardBackward']>[1];
+    const state = this.#flow.next(batch.X.batchSize);
+    const lr = this.#scheduleLr();
+    model.training = true;
+    const { loss, gradNorm, stepped } = await model.trainStepAsync(X, Y, state, this.#optimizer, {
+      clipNorm: o.clipNorm, clipValue: o.clipValue,
+    });
+    if (!stepped) throw new TrainingDivergedError(this.#divergedMessage(loss, gradNorm));
+    return this.#account(batch, loss, lr, gradNorm);
+  }
+
+  /** Sets the optimiser's rate from the schedule (if any) and returns it. */
+  #scheduleLr(): number {
+    const o = this.#o;
+    if (o.schedule !== undefined) this.#optimizer.lr = scheduledLr(o.schedule, { step: this.#step, epoch: this.#epoch });
+    return typeof this.#optimizer.lr === 'number' ? this.#optimizer.lr : NaN;
+  }
+
+  /** Counts a step that was taken. */
+  #account(batch: Batch, loss: number, lr: number, gradNorm: number): StepResult {
     const tokens = batch.X.batchSize * batch.X.numSteps;
     this.#step++;
     this.#batchInEpoch++;
@@ -543,7 +588,11 @@ class FitRun {
 
   #diverged(loss: number, norm: number): never {
     this.#guard.restore();
-    throw new TrainingDivergedError(divergedMessage(`step ${this.#step + 1} (epoch ${this.#epoch + 1}, batch ${this.#batchInEpoch + 1})`, loss, norm));
+    throw new TrainingDivergedError(this.#divergedMessage(loss, norm));
+  }
+
+  #divergedMessage(loss: number, norm: number): string {
+    return divergedMessage(`step ${this.#step + 1} (epoch ${this.#epoch + 1}, batch ${this.#batchInEpoch + 1})`, loss, norm);
   }
 
   #stepInfo(s: { loss: number; lr: number; gradNorm: number }): StepInfo {
@@ -624,6 +673,7 @@ class FitRun {
       this.#best = { loss, step: this.#step, epoch: this.#epoch };
       this.#bad = 0;
       if (o.keepBest) {
+        await model.sync(); // webgpu: the host copy is current only after it
         const weights = model.flatParameters;
         if (this.#bestParameters === null) this.#bestParameters = weights.slice();
         else this.#bestParameters.set(weights);
@@ -654,6 +704,7 @@ class FitRun {
   async #maybeCheckpoint(): Promise<void> {
     const o = this.#o;
     if (o.checkpointEvery !== undefined && this.#step % o.checkpointEvery === 0 && this.#stepsThisCall > 0) {
+      await this.#model.sync(); // webgpu: a checkpoint saves the host copy
       await o.onCheckpoint!(this.capture());
     }
   }
