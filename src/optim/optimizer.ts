@@ -4,7 +4,7 @@
 import { show } from '../checks.js';
 import type { FloatArray } from '../tensor/float-array.js';
 import { checkAssignedLr } from './options.js';
-import type { Trainable } from './params.js';
+import type { ParameterDevice, Trainable } from './params.js';
 
 /** The optimisers' names, as a checkpoint records them. */
 export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
@@ -27,6 +27,17 @@ export interface OptimizerStateDict {
   readonly buffers: Readonly<Record<string, readonly FloatArray[]>>;
 }
 
+/**
+ * What a {@link ParameterDevice} needs beyond the public API: the live buffers (by name, one per
+ * parameter) and the state version, which `loadStateDict` increments. Not a public export of the
+ * package: the webgpu backend's GpuParameterDevice uploads the buffers when the version changed
+ * and reads its GPU copy back into them (so that `stateDict()` is right after `model.sync()`).
+ */
+export let optimizerInternals: (optimizer: OptimizerBase<{ readonly lr: number }>) => {
+  readonly version: number;
+  readonly buffers: Readonly<Record<string, readonly FloatArray[]>>;
+};
+
 const like = (a: FloatArray): FloatArray => (a instanceof Float32Array ? new Float32Array(a.length) : new Float64Array(a.length));
 
 /**
@@ -48,6 +59,11 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
   #lr: number;
   #step = 0;
   readonly #buffers: Readonly<Record<string, readonly FloatArray[]>>;
+  #version = 0;
+
+  static {
+    optimizerInternals = (o) => ({ version: o.#version, buffers: o.#buffers });
+  }
 
   /** `params` and `lr` must already be checked. Buffers start at zero. */
   protected constructor(params: readonly Trainable[], lr: number, bufferNames: readonly string[]) {
@@ -81,10 +97,35 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
    */
   abstract get options(): Options;
 
-  /** One update of every parameter from its current gradient. It does not zero the gradients. */
+  /**
+   * One update of every parameter from its current gradient. It does not zero the gradients.
+   * Parameters on a device (the webgpu backend) are updated there: the device records the
+   * update, and their host copies change only on `await model.sync()`.
+   */
   step(): void {
-    this.#step++;
-    this.update(this.#step, this.#lr);
+    const device = this.#device();
+    const t = this.#step + 1;
+    if (device === undefined) {
+      this.#step = t;
+      this.update(t, this.#lr);
+    } else {
+      device.optimizerStep(this, t, this.#lr); // the count moves only once it has recorded
+      this.#step = t;
+    }
+  }
+
+  /** The parameters' device (all the same), or undefined for host parameters. */
+  #device(): ParameterDevice | undefined {
+    const { params } = this;
+    const device = params[0]?.device;
+    for (let i = 1; i < params.length; i++) {
+      if (params[i]!.device !== device) {
+        throw new TypeError(
+          `Expected every parameter of one optimiser on the same device (one model's), got params[0] ${device === undefined ? 'on the host' : 'on a device'} and params[${i}] ${params[i]!.device === undefined ? 'on the host' : 'on another device'}.`,
+        );
+      }
+    }
+    return device;
   }
 
   /** One update; `t` is the 1-based number of this step. */
@@ -179,6 +220,7 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
     }
     this.#step = step;
     this.#lr = lr;
+    this.#version++;
     for (const name of expected) {
       const target = this.#buffers[name]!;
       const source = buffers[name]!;
