@@ -74,6 +74,11 @@ export interface LoadCheckpointOptions {
   threads?: number;
   /** As the model's option (in Node, `nodeWorkerFactory` from `lstm-lm/node`). */
   createWorker?: WorkerFactory;
+  /**
+   * As the model's option: with `backend: 'webgpu'` (or `'auto'`) the model runs on this GPU,
+   * and the loaded parameters are uploaded to it before `loadCheckpoint` returns.
+   */
+  gpuDevice?: GPUDevice;
 }
 
 /** What {@link loadCheckpoint} returns. */
@@ -95,7 +100,7 @@ export interface LoadedCheckpoint {
 }
 
 const SAVE_KEYS = ['vocab', 'optimizer', 'schedule', 'training'];
-const LOAD_KEYS = ['backend', 'threads', 'createWorker'];
+const LOAD_KEYS = ['backend', 'threads', 'createWorker', 'gpuDevice'];
 
 function checkOptionObject(options: unknown, keys: readonly string[], like: string): Record<string, unknown> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -122,10 +127,19 @@ function checkOptionObject(options: unknown, keys: readonly string[], like: stri
  * optimiser over other parameters, a schedule that cannot be described (no `toJSON`), or a
  * training value that is not JSON and typed arrays.
  *
+ * It reads the parameters on the host (`model.parameters()`). A webgpu model computes on the
+ * GPU and its host copy is current only after `await model.sync()`: sync first, or the file
+ * holds the parameters of the last sync (or upload).
+ *
  * @example
  * const bytes = saveCheckpoint(model, { vocab });                        // a model to use
  * const more = saveCheckpoint(model, { vocab, optimizer: adam, training }); // a model to resume
  * const { model: same } = loadCheckpoint(bytes);
+ *
+ * @example
+ * // webgpu: bring the GPU's parameters to the host first
+ * await gpuModel.sync();
+ * const gpuBytes = saveCheckpoint(gpuModel, { vocab });
  */
 export function saveCheckpoint(model: LSTMLanguageModel, options: SaveCheckpointOptions): Uint8Array {
   if (!(model instanceof LSTMLanguageModel)) {
@@ -302,9 +316,16 @@ function encodeTraining(value: unknown, path: string, tensors: NamedSafetensorsT
  * before the model is built. Only a model too big for this engine (memory limits) throws the
  * model's own RangeError, and bad `options` a TypeError/RangeError naming them.
  *
+ * With `{ backend: 'webgpu', gpuDevice }` the model runs on the GPU: the parameters are written
+ * on the host and uploaded (`model.upload()`), so the GPU holds them when it returns.
+ *
  * @example
  * const { model, vocab, optimizer, training } = loadCheckpoint(bytes, { backend: 'wasm' });
  * model.forward([vocab.encode(['t', 'h', 'e'])]);
+ *
+ * @example
+ * const { model: gpuModel } = loadCheckpoint(bytes, { backend: 'webgpu', gpuDevice: await requestGpuDevice() });
+ * await gpuModel.forwardAsync([vocab.encode(['t', 'h', 'e'])]);
  */
 export function loadCheckpoint(bytes: Uint8Array, options: LoadCheckpointOptions = {}): LoadedCheckpoint {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`Expected \`bytes\` to be a Uint8Array, got ${show(bytes)}.`);
@@ -318,6 +339,7 @@ export function loadCheckpoint(bytes: Uint8Array, options: LoadCheckpointOptions
   const model = new LSTMLanguageModel(modelOptions);
   try {
     for (const p of model.parameters()) p.data.set(tensors.get(p.name)!.data as FloatArray);
+    model.upload(); // webgpu: the GPU gets the loaded parameters (a no-op on other backends)
     model.generatorState = plan.generator;
     const loaded: LoadedCheckpoint = { model, vocab: plan.vocab, libraryVersion: plan.libraryVersion };
     if (plan.optimizer !== undefined) loaded.optimizer = plan.optimizer.build(model);

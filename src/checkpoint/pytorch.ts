@@ -43,6 +43,8 @@ export interface ImportPyTorchOptions {
   backend?: LSTMLanguageModelOptions['backend'];
   threads?: number;
   createWorker?: WorkerFactory;
+  /** As the model's option: a webgpu model gets the imported parameters uploaded to this GPU. */
+  gpuDevice?: GPUDevice;
 }
 
 /** What {@link importPyTorch} returns. */
@@ -61,8 +63,13 @@ export interface ImportedPyTorch {
  * tools/pytorch_interop.py, which does). F32, or F64 for a float64 model. The metadata hold
  * `format: "pt"`, the config and, when given, the vocabulary. See docs/pytorch.md.
  *
+ * It reads the parameters on the host: for a webgpu model, `await model.sync()` first (the
+ * host copy is otherwise that of the last sync or upload).
+ *
  * @example
  * writeFileSync('model.safetensors', exportPyTorch(model, { vocab }));
+ * await gpuModel.sync(); // webgpu
+ * writeFileSync('gpu-model.safetensors', exportPyTorch(gpuModel, { vocab }));
  * // python: python3 tools/pytorch_interop.py run model.safetensors --text "the time"
  */
 export function exportPyTorch(model: LSTMLanguageModel, options: ExportPyTorchOptions = {}): Uint8Array {
@@ -123,7 +130,7 @@ function transposeInto(out: FloatArray, at: number, src: FloatArray, rows: numbe
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[at + c * rows + r] = src[r * cols + c]!;
 }
 
-const IMPORT_KEYS = ['vocab', 'backend', 'threads', 'createWorker'];
+const IMPORT_KEYS = ['vocab', 'backend', 'threads', 'createWorker', 'gpuDevice'];
 const CONFIG_KEYS = ['vocabSize', 'numHiddens', 'numLayers', 'dropout', 'embeddingSize', 'cell', 'init', 'initScale', 'seed', 'dtype'];
 
 /**
@@ -134,11 +141,14 @@ const CONFIG_KEYS = ['vocabSize', 'numHiddens', 'numLayers', 'dropout', 'embeddi
  * `bias_ih` and `bias_hh` (rounded once, to the model's dtype). F32 makes a float32 model, F64
  * a float64 one. Every problem with the file is a `CheckpointFormatError` (missing or extra
  * tensors, shapes that disagree, another dtype, NaN or ±Infinity, a vocabulary of another
- * size …), thrown before the model is built.
+ * size …), thrown before the model is built. With `{ backend: 'webgpu', gpuDevice }` the
+ * parameters are uploaded to the GPU before it returns.
  *
  * @example
  * const { model, vocab } = importPyTorch(readFileSync('from-torch.safetensors'));
  * model.forward([vocab!.encode(['t', 'h', 'e'])]).logits;
+ * const { model: gpuModel } = importPyTorch(bytes, { backend: 'webgpu', gpuDevice: await requestGpuDevice() });
+ * (await gpuModel.forwardAsync([vocab!.encode(['t', 'h', 'e'])])).logits;
  */
 export function importPyTorch(bytes: Uint8Array, options: ImportPyTorchOptions = {}): ImportedPyTorch {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`Expected \`bytes\` to be a Uint8Array, got ${show(bytes)}.`);
@@ -187,7 +197,7 @@ export function importPyTorch(bytes: Uint8Array, options: ImportPyTorchOptions =
   for (const [name, t] of tensors) checkFinite(name, t);
 
   const modelOptions: LSTMLanguageModelOptions = { ...config };
-  for (const key of ['backend', 'threads', 'createWorker'] as const) {
+  for (const key of ['backend', 'threads', 'createWorker', 'gpuDevice'] as const) {
     if (options[key] !== undefined) (modelOptions as unknown as Record<string, unknown>)[key] = options[key];
   }
   const model = new LSTMLanguageModel(modelOptions);
@@ -211,6 +221,7 @@ export function importPyTorch(bytes: Uint8Array, options: ImportPyTorchOptions =
   }
   transposeInto(params.get('W_hq')!, 0, get('decoder.weight'), V, H);
   params.get('b_q')!.set(get('decoder.bias'));
+  model.upload(); // webgpu: the GPU gets the imported parameters (a no-op on other backends)
   return { model, vocab };
 }
 
