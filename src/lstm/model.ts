@@ -17,7 +17,7 @@ import { GpuParameterDevice } from '../webgpu/optimizer.js';
 import { nonFiniteWgsl } from '../webgpu/kernels/guard.js';
 import { clipGradients } from '../optim/clip.js';
 import { allFinite } from '../tensor/float-array.js';
-import type { ParameterDevice } from '../optim/params.js';
+import type { DeviceOptimizer, ParameterDevice } from '../optim/params.js';
 
 // Dimensions, as everywhere in this module: B batch size, T time steps, V vocabulary size,
 // H hidden units, L layers, E embedding size, n = B·H (one step's B×H block of one layer).
@@ -308,6 +308,7 @@ export class LSTMLanguageModel {
       { at: GpuEngine.at(params), length: params.length, into: params },
       { at: GpuEngine.at(grads), length: grads.length, into: grads },
     ]);
+    await this.#device!.syncOptimizers();
   }
 
   /**
@@ -457,6 +458,8 @@ export class LSTMLanguageModel {
     const normSlot = device.recordClip(this.#params, { clipNorm, clipValue, lossSlot });
     this.#snapshot ??= gpu.createBuffer(count);
     gpu.copy(this.#snapshot, 0, at, count, true);
+    const stateful = optimizer as unknown as DeviceOptimizer;
+    device.snapshot(stateful); // a no-op before the optimiser's first step (its state is then the host's)
     optimizer.step();
     gpu.dispatch(NON_FINITE, [WEIGHTS_SLOT, at, count]);
     const out = new Float32Array(3);
@@ -469,7 +472,8 @@ export class LSTMLanguageModel {
     const loss = out[0]! / (ws.T * ws.B), gradNorm = out[1]!;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, stepped: false }; // skipped on the GPU
     if (out[2] === 0) return { loss, gradNorm, stepped: true };
-    gpu.copy(this.#snapshot, 0, at, count, false); // undo the step
+    gpu.copy(this.#snapshot, 0, at, count, false); // undo the step: weights and optimiser state
+    device.restore(stateful);
     gpu.flush();
     return { loss, gradNorm, stepped: false };
   }

@@ -25,7 +25,7 @@ export const RESULTS = 64;
 const LOSS_SLOTS = 32;
 /** Command words: [kind, a, b, c, d, e, bind group]. */
 const WORDS = 7;
-const DISPATCH = 0, CLEAR = 1, COPY = 2;
+const DISPATCH = 0, CLEAR = 1, COPY = 2, COPY_BUFFERS = 3;
 
 /** What a read returns into: host views (of the mirror or not) and where they are on the GPU. */
 export interface ReadRequest {
@@ -244,6 +244,14 @@ export class GpuEngine {
     this.#command(COPY, index, bufferAt, at, length, toBuffer ? 1 : 0);
   }
 
+  /** Records copying the first `length` elements of buffer `from` to `to` (both from `createBuffer`). */
+  copyBuffer(from: GPUBuffer, to: GPUBuffer, length: number): void {
+    this.#ensureMem();
+    const a = this.#buffers.indexOf(from), b = this.#buffers.indexOf(to);
+    if (a < 0 || b < 0) throw new RangeError('Expected buffers made by this engine\'s createBuffer.');
+    this.#command(COPY_BUFFERS, a, b, length, 0, 0);
+  }
+
   /** Records setting `length` elements of mem from element `at` to zero. */
   clear(at: number, length: number): void {
     this.#ensureMem();
@@ -297,10 +305,11 @@ export class GpuEngine {
     const c = this.#commands;
     for (let i = 0; i < this.#count; i++) {
       const w = i * WORDS;
-      if (c[w] === CLEAR || c[w] === COPY) {
+      if (c[w] !== DISPATCH) {
         pass?.end();
         pass = undefined;
         if (c[w] === CLEAR) encoder.clearBuffer(this.#mem, 4 * c[w + 1]!, 4 * c[w + 2]!);
+        else if (c[w] === COPY_BUFFERS) encoder.copyBufferToBuffer(this.#buffers[c[w + 1]!]!, 0, this.#buffers[c[w + 2]!]!, 0, 4 * c[w + 3]!);
         else {
           const other = this.#buffers[c[w + 1]!]!, otherAt = 4 * c[w + 2]!, memAt = 4 * c[w + 3]!, bytes = 4 * c[w + 4]!;
           if (c[w + 5] === 1) encoder.copyBufferToBuffer(this.#mem, memAt, other, otherAt, bytes);

@@ -40,6 +40,9 @@ export class GpuParameterDevice implements ParameterDevice {
   // Reused arguments: recording a step allocates nothing.
   readonly #args: number[] = new Array<number>(16).fill(0);
 
+  /** Per state buffer, its copy from before the latest step (`snapshot`). */
+  readonly #snapshots = new Map<GPUBuffer, GPUBuffer>();
+
   constructor(engine: GpuEngine) {
     this.engine = engine;
   }
@@ -152,6 +155,26 @@ export class GpuParameterDevice implements ParameterDevice {
       state.version = internals.version;
     }
     return state;
+  }
+
+  /**
+   * Records a copy of `optimizer`'s GPU state (before a step that may have to be undone);
+   * `restore` records putting it back. Nothing to do for an optimiser without state.
+   */
+  snapshot(optimizer: DeviceOptimizer): void {
+    const state = this.#states.get(optimizer as OptimizerBase<{ readonly lr: number }>);
+    if (state?.buffer === undefined) return;
+    const floats = state.buffer.size / 4;
+    let copy = this.#snapshots.get(state.buffer);
+    if (copy === undefined) this.#snapshots.set(state.buffer, copy = this.engine.createBuffer(floats));
+    this.engine.copyBuffer(state.buffer, copy, floats);
+  }
+
+  /** Records putting back the state `snapshot` copied. */
+  restore(optimizer: DeviceOptimizer): void {
+    const state = this.#states.get(optimizer as OptimizerBase<{ readonly lr: number }>);
+    const copy = state?.buffer === undefined ? undefined : this.#snapshots.get(state.buffer);
+    if (copy !== undefined) this.engine.copyBuffer(copy, state!.buffer!, state!.buffer!.size / 4);
   }
 
   /**
