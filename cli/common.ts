@@ -2,7 +2,9 @@
 // files and checkpoints, and turning flag strings into checked numbers.
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CheckpointFormatError, resolveThreads, type LoadCheckpointOptions, type LoadedCheckpoint } from '../src/index.js';
+import {
+  CheckpointFormatError, requestGpuDevice, resolveThreads, type LoadCheckpointOptions, type LoadedCheckpoint,
+} from '../src/index.js';
 import { readCheckpoint } from '../node/index.js';
 
 /** A mistake of the user's (a bad flag, a missing file): printed as one line, exit status `code`. */
@@ -95,9 +97,49 @@ export class Flags {
     return value as T;
   }
 
+  /** `--backend`: one of {@link BACKENDS}. */
+  backend(value: string): CliBackend {
+    return this.choice('backend', value, BACKENDS);
+  }
+
   /** `--threads`: a count in [1, 64], or 'auto' resolved as the model resolves it (the cores, up to 8). */
   threads(value: string): number {
     return resolveThreads(value === 'auto' ? 'auto' : this.integer('threads', value, 1, 64));
+  }
+}
+
+/** The `--backend` choices: the model's backends ('auto' never picks webgpu). */
+export const BACKENDS = ['auto', 'wasm', 'js', 'webgpu'] as const;
+export type CliBackend = (typeof BACKENDS)[number];
+
+/** What `--backend` adds to the model's (or loadCheckpoint's) options. */
+export interface BackendOptions {
+  backend: CliBackend;
+  gpuDevice?: GPUDevice;
+}
+
+/**
+ * The model options for `--backend`. For webgpu: Node has no WebGPU, so the optional `webgpu`
+ * package (Dawn) is imported here, and only here — lstm-lm does not depend on it — and asked for
+ * a device; a missing package or no adapter is a CliError saying what to do.
+ */
+export async function backendOptions(backend: CliBackend): Promise<BackendOptions> {
+  if (backend !== 'webgpu') return { backend };
+  let create: (flags: string[]) => GPU;
+  try {
+    ({ create } = await import('webgpu'));
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ERR_MODULE_NOT_FOUND' && /'webgpu'/.test(message)) {
+      throw new CliError('--backend webgpu needs the `webgpu` package (Dawn, WebGPU for Node), which lstm-lm does not install: run `npm i webgpu`');
+    }
+    throw new CliError(`--backend webgpu: cannot load the \`webgpu\` package: ${message.split('\n')[0]}`);
+  }
+  try {
+    return { backend, gpuDevice: await requestGpuDevice(create([])) };
+  } catch (error) {
+    throw new CliError(`--backend webgpu: ${(error as Error).message.replace(/\.$/, '')}; ` +
+      'Dawn needs a Vulkan, Metal or D3D12 driver (without a GPU on Linux, VK_ICD_FILENAMES can point at SwiftShader\'s vk_swiftshader_icd.json)');
   }
 }
 

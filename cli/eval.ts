@@ -1,6 +1,6 @@
 // `lstm-lm eval <checkpoint> <text-file>`: the model's loss on a text.
 import { evaluate, tokenize } from '../src/index.js';
-import { CliError, Flags, count, openCheckpoint, parseCommand, readText, unit } from './common.js';
+import { backendOptions, CliError, Flags, count, openCheckpoint, parseCommand, readText, unit } from './common.js';
 
 export const EVAL_HELP = `Usage: lstm-lm eval <checkpoint> <text-file> [options]
 
@@ -12,6 +12,8 @@ the state carried along each in chunks of T tokens; tokens the vocabulary lacks 
   --batch <n>           B, streams read at once (fewer for a short text)  (default 16)
   --seq <n>             T, tokens per forward call                        (default 100)
   --threads <n|auto>    threads to compute with                           (default auto)
+  --backend <name>      auto, wasm, js or webgpu (the GPU, through the optional
+                        \`webgpu\` package: npm i webgpu)                   (default auto)
   -h, --help            this help
 
 Example
@@ -21,6 +23,7 @@ const OPTIONS = {
   batch: { type: 'string' },
   seq: { type: 'string' },
   threads: { type: 'string' },
+  backend: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -35,9 +38,10 @@ export async function evalCommand(args: string[]): Promise<number> {
   let B = f.integer('batch', v.batch ?? '16', 1);
   let T = f.integer('seq', v.seq ?? '100', 1);
   const threads = f.threads(v.threads ?? 'auto');
+  const backend = f.backend(v.backend ?? 'auto');
   const [checkpointPath, textPath] = positionals as [string, string];
   const { text } = await readText(textPath);
-  const { model, vocab } = await openCheckpoint(checkpointPath, { threads });
+  const { model, vocab } = await openCheckpoint(checkpointPath, { threads, ...(await backendOptions(backend)) });
   const level = vocab.level ?? 'char';
   const tokens = tokenize([text], level)[0]!;
   const ids = Int32Array.from(vocab.encode(tokens));

@@ -1,6 +1,6 @@
 // `lstm-lm sample <checkpoint>`: streams generated text to stdout as it is drawn.
 import { generateStream } from '../src/index.js';
-import { Flags, openCheckpoint, parseCommand } from './common.js';
+import { backendOptions, Flags, openCheckpoint, parseCommand } from './common.js';
 import { defaultPrompt } from './run.js';
 
 export const SAMPLE_HELP = `Usage: lstm-lm sample <checkpoint> [options]
@@ -18,6 +18,8 @@ first, then its continuation.
                         in (0, 1]                                          (default 1)
   --seed <n>            seed of the draws: the same seed, the same text    (default 0)
   --stop <text>         stop when the text ends with this (not printed); repeatable
+  --backend <name>      auto, wasm, js or webgpu (the GPU, through the optional
+                        \`webgpu\` package: npm i webgpu)                   (default auto)
   -h, --help            this help
 
 Example
@@ -31,6 +33,7 @@ const OPTIONS = {
   'top-p': { type: 'string' },
   seed: { type: 'string' },
   stop: { type: 'string', multiple: true },
+  backend: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -50,8 +53,9 @@ export async function sample(args: string[]): Promise<number> {
   const stop = v.stop ?? [];
   if (stop.some((s) => s === '')) f.fail('--stop must not be empty');
   if (v.prompt === '') f.fail('--prompt must not be empty');
+  const backend = f.backend(v.backend ?? 'auto');
 
-  const { model, vocab } = await openCheckpoint(positionals[0]!, { threads: 1 });
+  const { model, vocab } = await openCheckpoint(positionals[0]!, { threads: 1, ...(await backendOptions(backend)) });
   const prompt = v.prompt ?? defaultPrompt(vocab);
   const out = process.stdout;
   if (v.prompt !== undefined || prompt !== '\n') out.write(prompt);

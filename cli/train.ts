@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto';
 import {
   Adam, AdamW, LSTMLanguageModel, RMSprop, SGD, SeqDataLoader, constantLr, cosineWithWarmup,
-  fit, generate, loadCorpus, parameterCount, reduceOnPlateau, resolveThreads, splitCorpus, type FitResult, type Schedule,
+  fit, generateStream, loadCorpus, parameterCount, reduceOnPlateau, resolveThreads, splitCorpus, type FitResult, type Schedule,
   type TrainingState, type Vocab,
 } from '../src/index.js';
 import { nodeWorkerFactory, writeCheckpoint } from '../node/index.js';
-import { CliError, Flags, count, duration, openCheckpoint, parseCommand, readText, unit, usageError } from './common.js';
+import { backendOptions, CliError, Flags, count, duration, openCheckpoint, parseCommand, readText, unit, usageError } from './common.js';
 import { Progress } from './progress.js';
 import { defaultPrompt, lastPath, type BestSummary, type RunRecord, type RunSettings } from './run.js';
 
@@ -51,6 +51,8 @@ Evaluation and output
   --log-every <n>       without a terminal: a progress line every n steps (default 50)
 Machine
   --threads <n|auto>    threads to compute with; auto: the cores, up to 8 (default auto)
+  --backend <name>      auto, wasm, js or webgpu (the GPU, through the optional
+                        \`webgpu\` package: npm i webgpu)                   (default auto)
   --seed <n>            seed of the weights, dropout and the loader       (default 0)
   --resume <file>       continue a run from its .last checkpoint; the run's settings come
                         from it (the text must be the same), limits may be given anew
@@ -84,6 +86,7 @@ const OPTIONS = {
   'eval-every': { type: 'string' },
   'log-every': { type: 'string' },
   threads: { type: 'string' },
+  backend: { type: 'string' },
   seed: { type: 'string' },
   resume: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -160,6 +163,7 @@ export async function train(args: string[]): Promise<number> {
   const textPath = positionals[0]!;
   const logEvery = f.integer('log-every', v['log-every'] ?? '50', 1);
   const requestedThreads = v.threads === undefined ? undefined : f.threads(v.threads);
+  const backend = f.backend(v.backend ?? 'auto');
 
   // The run's settings: from the flags, or from the checkpoint being resumed.
   let settings: RunSettings;
@@ -195,7 +199,9 @@ export async function train(args: string[]): Promise<number> {
       maxSteps: v['max-steps'] !== undefined ? flagged.maxSteps : stored.maxSteps,
       timeLimit: v['time-limit'] !== undefined ? flagged.timeLimit : stored.timeLimit,
     };
-    resumed = await openCheckpoint(v.resume, { threads: requestedThreads ?? stored.threads, createWorker: nodeWorkerFactory });
+    resumed = await openCheckpoint(v.resume, {
+      threads: requestedThreads ?? stored.threads, createWorker: nodeWorkerFactory, ...(await backendOptions(backend)),
+    });
     settings.threads = resumed.model.threads;
     const { cli: _, ...state } = resumed.training as TrainingState & { cli?: RunRecord };
     resumeFrom = state;
@@ -225,7 +231,7 @@ export async function train(args: string[]): Promise<number> {
   const model = resumed?.model ?? new LSTMLanguageModel({
     vocabSize: vocab.size, numHiddens: settings.hidden, numLayers: settings.layers, dropout: settings.dropout,
     embeddingSize: settings.embedding, init: 'pytorch', seed: settings.seed, threads: requestedThreads ?? resolveThreads('auto'),
-    createWorker: nodeWorkerFactory,
+    createWorker: nodeWorkerFactory, ...(await backendOptions(backend)),
   });
   settings.threads = model.threads;
   const optimizer = resumed?.optimizer ?? makeOptimizer(settings, model);
@@ -249,10 +255,16 @@ export async function train(args: string[]): Promise<number> {
 
   const progress = new Progress(out, out.isTTY === true, logEvery, loader.numBatches);
   const record: RunRecord = { format: 'lstm-lm/cli-run', version: 1, settings };
-  const saveLast = (state: TrainingState): Promise<void> =>
-    writeCheckpoint(last, model, { vocab, optimizer, schedule, training: { ...state, cli: record } });
-  const saveBest = (summary: Omit<BestSummary, 'format' | 'version' | 'settings'>): Promise<void> =>
-    writeCheckpoint(output, model, { vocab, training: { format: 'lstm-lm/cli-model', version: 1, settings, ...summary } });
+  // A checkpoint reads the model's host copy: a webgpu model's is brought from the GPU first
+  // (sync() does nothing on the other backends).
+  const saveLast = async (state: TrainingState): Promise<void> => {
+    await model.sync();
+    await writeCheckpoint(last, model, { vocab, optimizer, schedule, training: { ...state, cli: record } });
+  };
+  const saveBest = async (summary: Omit<BestSummary, 'format' | 'version' | 'settings'>): Promise<void> => {
+    await model.sync();
+    await writeCheckpoint(output, model, { vocab, training: { format: 'lstm-lm/cli-model', version: 1, settings, ...summary } });
+  };
 
   // Ctrl-C: stop after this minibatch, then save (below). A second one exits at once.
   const controller = new AbortController();
@@ -294,7 +306,9 @@ export async function train(args: string[]): Promise<number> {
         const bits = e.loss / Math.LN2;
         progress.line(`step ${count(e.step)}: validation loss ${e.loss.toFixed(4)} (perplexity ${e.perplexity.toFixed(2)}, ` +
           `${bits.toFixed(3)} bits/${u})${e.improved ? `, best so far → ${output}` : `, best ${e.bestLoss.toFixed(4)}`}; lr ${e.lr.toExponential(2)}`);
-        const sample = generate(model, vocab, { prompt: defaultPrompt(vocab), maxTokens: u === 'char' ? 160 : 40, temperature: 0.8, seed: e.step });
+        let sample = '';
+        const pieces = generateStream(model, vocab, { prompt: defaultPrompt(vocab), maxTokens: u === 'char' ? 160 : 40, temperature: 0.8, seed: e.step });
+        for await (const piece of pieces) sample += piece;
         progress.line(`  sample: ${oneLine(sample, out.isTTY === true ? Math.max(20, (out.columns || 100) - 12) : 240)}`);
         if (e.improved) await saveBest({ step: e.step, epoch: e.epoch, tokens: lastTokens, validationLoss: e.loss });
       },
