@@ -50,7 +50,9 @@ export default defineConfig([
     clean: false,
     target: 'es2022',
     platform: 'node',
-    external: ['lstm-lm'],
+    // `webgpu` (Dawn, a native addon) is the user's optional install for --backend webgpu:
+    // imported at run time, never bundled, never a dependency.
+    external: ['lstm-lm', 'webgpu'],
     esbuildPlugins: [importThePackage],
   },
 ]);
