@@ -1,0 +1,98 @@
+// Training on the GPU: trainStepAsync (the whole step queued at once) against the same step on
+// the js backend, fit() on a webgpu model (validation, best weights, checkpoints, the host
+// copy synced), and the divergence guard on the GPU (a step that makes a weight infinite is
+// undone, weights and optimiser state). Dawn + SwiftShader.
+import { describe, expect, it } from 'vitest';
+import { LSTMLanguageModel, type LSTMLanguageModelOptions } from '../../src/lstm/model.js';
+import { Adam } from '../../src/optim/adam.js';
+import { SGD } from '../../src/optim/sgd.js';
+import { loadCorpus } from '../../src/data/corpus.js';
+import { SeqDataLoader } from '../../src/data/loader.js';
+import { splitCorpus } from '../../src/data/split.js';
+import { fit, type TrainingState } from '../../src/train/fit.js';
+import { TrainingDivergedError } from '../../src/train/guard.js';
+import { Random } from '../../src/tensor/random.js';
+import { expectNear } from '../lstm/near.js';
+import { testDevice } from './device.js';
+
+const text = ('the time traveller for so it will be convenient to speak of him was expounding a recondite ' +
+  'matter to us his grey eyes shone and twinkled and his usually pale face was flushed and animated ').repeat(6);
+const { corpus, vocab } = loadCorpus([text], { token: 'char' });
+const split = splitCorpus(corpus, { valFraction: 0.2, batchSize: 4, numSteps: 10 });
+
+const options = (o: Partial<LSTMLanguageModelOptions> = {}): LSTMLanguageModelOptions =>
+  ({ vocabSize: vocab.size, numHiddens: 16, numLayers: 2, dropout: 0.2, init: 'pytorch', seed: 3, ...o });
+
+describe('trainStepAsync on the GPU', () => {
+  it('8 Adam steps with clipNorm agree with the js backend: losses, norms, weights and moments', async () => {
+    const gpu = new LSTMLanguageModel({ ...options(), backend: 'webgpu', gpuDevice: await testDevice() });
+    const cpu = new LSTMLanguageModel({ ...options(), backend: 'js' });
+    const ag = new Adam(gpu.parameters(), { lr: 1e-2 }), ac = new Adam(cpu.parameters(), { lr: 1e-2 });
+    const rng = new Random(5);
+    const sg = gpu.initState(4), sc = cpu.initState(4);
+    for (let step = 0; step < 8; step++) {
+      const X = Array.from({ length: 4 }, () => Array.from({ length: 7 }, () => Math.floor(rng.uniform() * vocab.size)));
+      const Y = X.map((row) => row.map((x) => (x + 1) % vocab.size));
+      const a = await gpu.trainStepAsync(X, Y, sg, ag, { clipNorm: 0.5 });
+      const b = await cpu.trainStepAsync(X, Y, sc, ac, { clipNorm: 0.5 });
+      expect(a.stepped && b.stepped).toBe(true);
+      expectNear([a.loss, a.gradNorm], [b.loss, b.gradNorm], 1e-4, `loss and norm, step ${step}`);
+      expectNear(sg.h, Array.from(sc.h), 1e-4, `carried h, step ${step}`);
+    }
+    await gpu.sync();
+    // Adam divides by √v: float32 differences of near-zero gradients are magnified (see optim.test.ts).
+    expectNear(gpu.flatParameters, Array.from(cpu.flatParameters), 1e-4, 'weights');
+    expectNear(ag.stateDict().buffers.expAvg![0]!, Array.from(ac.stateDict().buffers.expAvg![0]!), 1e-4, 'm of W_xi');
+    expect(ag.stepCount).toBe(8);
+  });
+
+  it('a step that makes a weight infinite is undone on the GPU, weights and optimiser state', async () => {
+    const gpu = new LSTMLanguageModel({ ...options(), backend: 'webgpu', gpuDevice: await testDevice() });
+    const sgd = new SGD(gpu.parameters(), { lr: 0.1, momentum: 0.9 });
+    const X = [[1, 2, 3], [4, 5, 6]], Y = [[2, 3, 4], [5, 6, 7]];
+    expect((await gpu.trainStepAsync(X, Y, undefined, sgd)).stepped).toBe(true);
+    await gpu.sync();
+    const weights = gpu.flatParameters.slice(), momentum = sgd.stateDict().buffers.momentumBuffer!.map((b) => b.slice());
+    sgd.lr = 1e39; // beyond float32: the rate is ∞ on the GPU, the weights ∞ or NaN
+    const r = await gpu.trainStepAsync(X, Y, undefined, sgd);
+    expect(r.stepped).toBe(false);
+    expect(Number.isFinite(r.loss) && Number.isFinite(r.gradNorm)).toBe(true);
+    await gpu.sync();
+    expect(gpu.flatParameters).toEqual(weights);
+    sgd.stateDict().buffers.momentumBuffer!.forEach((b, k) => expect(b).toEqual(momentum[k]));
+  });
+});
+
+describe('fit() on a webgpu model', () => {
+  it('trains with validation, keeps the best weights, checkpoints the synced state; agrees with wasm', async () => {
+    const run = async (backend: 'webgpu' | 'wasm') => {
+      const model = new LSTMLanguageModel({ ...options(), backend, gpuDevice: backend === 'webgpu' ? await testDevice() : undefined });
+      const loader = new SeqDataLoader(split.train, { batchSize: 4, numSteps: 10, seed: 2 });
+      const checkpoints: TrainingState[] = [];
+      const result = await fit(model, loader, new Adam(model.parameters(), { lr: 1e-2 }), {
+        epochs: 2, clipNorm: 5, validation: split.validation, evalEvery: 5,
+        keepBest: true, checkpointEvery: 4, onCheckpoint: (s) => { checkpoints.push(s); },
+      });
+      return { model, result, checkpoints };
+    };
+    const g = await run('webgpu'), c = await run('wasm');
+    expect(g.result.steps).toBe(c.result.steps);
+    expect(g.result.evaluations.length).toBe(c.result.evaluations.length);
+    expect(g.result.evaluations.at(-1)!.loss).toBeLessThan(g.result.evaluations[0]!.loss);
+    expectNear(g.result.evaluations.map((e) => e.loss), c.result.evaluations.map((e) => e.loss), 1e-3, 'validation losses');
+    expectNear(g.model.flatParameters, Array.from(c.model.flatParameters), 1e-3, 'final weights (host copy, synced by fit)');
+    expect(g.checkpoints.length).toBe(c.checkpoints.length);
+    const [go, co] = [g.checkpoints.at(-1)!.optimizer!, c.checkpoints.at(-1)!.optimizer!];
+    expect(go.step).toBe(co.step);
+    expectNear(go.buffers.expAvg![0]!, Array.from(co.buffers.expAvg![0]!), 1e-3, 'checkpointed m');
+    expectNear(g.result.best!.parameters!, Array.from(c.result.best!.parameters!), 1e-3, 'best weights');
+  });
+
+  it('a diverging run rejects with TrainingDivergedError and keeps the last good weights', async () => {
+    const model = new LSTMLanguageModel({ ...options(), backend: 'webgpu', gpuDevice: await testDevice() });
+    const loader = new SeqDataLoader(split.train, { batchSize: 4, numSteps: 10, seed: 2 });
+    await expect(fit(model, loader, new SGD(model.parameters(), { lr: 3e38 }), { epochs: 1 })).rejects.toThrow(TrainingDivergedError);
+    await model.sync();
+    expect(model.flatParameters.every(Number.isFinite)).toBe(true);
+  });
+});
