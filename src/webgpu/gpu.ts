@@ -147,8 +147,14 @@ export class GpuEngine {
         else this.#argU32[base + i] = v[i]!;
         named[argName] = v[i]!;
       }
-      const [x, y, z] = spec.workgroups(named);
-      this.#command(DISPATCH, k, slot, x, y, z);
+      const alt = spec.alternative;
+      if (alt !== undefined && alt.when(named)) {
+        const [x, y, z] = alt.kernel.workgroups(named);
+        this.#command(DISPATCH, this.#pipelineOf(alt.kernel), slot, x, y, z);
+      } else {
+        const [x, y, z] = spec.workgroups(named);
+        this.#command(DISPATCH, k, slot, x, y, z);
+      }
       return 0;
     }) as RawKernel;
   }
@@ -187,18 +193,7 @@ export class GpuEngine {
    */
   dispatch(kernel: WgslKernel, args: ArrayLike<number>, opt?: GPUBuffer): void {
     this.#ensureMem();
-    let k = this.#kernelIndex.get(kernel);
-    if (k === undefined) {
-      this.device.pushErrorScope('validation');
-      this.#pipelines.push(this.device.createComputePipeline({
-        layout: this.#pipelineLayout,
-        compute: { module: this.device.createShaderModule({ code: kernel.code }), entryPoint: 'main' },
-      }));
-      this.#errors.push(this.device.popErrorScope());
-      this.#specs.push(kernel);
-      k = this.#specs.length - 1;
-      this.#kernelIndex.set(kernel, k);
-    }
+    const k = this.#pipelineOf(kernel);
     let group = 0;
     if (opt !== undefined) {
       group = this.#optBuffers.indexOf(opt) + 1;
@@ -218,6 +213,23 @@ export class GpuEngine {
     });
     const [x, y, z] = kernel.workgroups(named);
     this.#command(DISPATCH, k, slot, x, y, z, group);
+  }
+
+  /** The pipeline index of `kernel`, compiled on its first use. */
+  #pipelineOf(kernel: WgslKernel): number {
+    let k = this.#kernelIndex.get(kernel);
+    if (k === undefined) {
+      this.device.pushErrorScope('validation');
+      this.#pipelines.push(this.device.createComputePipeline({
+        layout: this.#pipelineLayout,
+        compute: { module: this.device.createShaderModule({ code: kernel.code }), entryPoint: 'main' },
+      }));
+      this.#errors.push(this.device.popErrorScope());
+      this.#specs.push(kernel);
+      k = this.#specs.length - 1;
+      this.#kernelIndex.set(kernel, k);
+    }
+    return k;
   }
 
   /** A GPU buffer of `floats` zeros that kernels can bind as `opt` and `read` can read. */

@@ -24,6 +24,11 @@ export interface WgslKernel {
   readonly code: string;
   /** The workgroups to dispatch for a call with arguments `a` (by name). */
   readonly workgroups: (a: Readonly<Record<string, number>>) => readonly [number, number, number];
+  /**
+   * A kernel with the same arguments and results to run instead when `when(a)` — a shape the
+   * main one runs badly (the products: few output tiles).
+   */
+  readonly alternative?: { readonly when: (a: Readonly<Record<string, number>>) => boolean; readonly kernel: WgslKernel };
 }
 
 /** The largest workgroup count per dimension every WebGPU device supports. */
@@ -63,11 +68,11 @@ fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
  * functions, then `body` (which declares `@compute … fn main`).
  */
 export function wgslKernel(
-  args: WgslKernel['args'], body: string, workgroups: WgslKernel['workgroups'],
+  args: WgslKernel['args'], body: string, workgroups: WgslKernel['workgroups'], alternative?: WgslKernel['alternative'],
 ): WgslKernel {
   const fields = args.map(([name, type]) => `  ${name}: ${type},`).join('\n');
   const code = `${BINDINGS}struct Args {\n${fields}\n}\n@group(0) @binding(1) var<uniform> a: Args;\n${FUNCTIONS}${body}`;
-  return { args, code, workgroups };
+  return alternative === undefined ? { args, code, workgroups } : { args, code, workgroups, alternative };
 }
 
 /**

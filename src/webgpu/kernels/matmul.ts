@@ -8,9 +8,12 @@ import { u32s, wgslKernel, type WgslKernel } from '../wgsl.js';
 //   matmulStrided     as matmul, out and b with rows ld apart (a block of columns)
 //   matmulNTStrided   as matmulNT, out with rows ld apart
 // A workgroup of 16×16 invocations computes a 64×64 block of out, each invocation a 4×4
-// block in registers, over K in tiles of 16 staged in workgroup memory. Every out(i, j) is
-// summed over k in order from 0 (fused multiply-adds where the device has them), then added
-// to out when accumulating: the same for every run, whatever the block.
+// block in registers, over K in tiles of 16 staged in workgroup memory. A product with fewer
+// than MIN_TILES such blocks (the recurrence's B×H·H×H at small B, the weight gradients' H×H
+// over long K) would leave most of a GPU idle: it runs the skinny variant instead, one output
+// per invocation, 64 per workgroup along a row. Both sum every out(i, j) over k in order from
+// 0 with fused multiply-adds, then add it to out when accumulating: the same bits whichever
+// runs, and for every run.
 
 interface Variant {
   readonly extra: readonly string[]; // arguments after M, K, N (before acc)
@@ -30,13 +33,35 @@ const VARIANTS = {
 /** The name of one of the five products. */
 export type MatmulVariant = keyof typeof VARIANTS;
 
+/** Below this many 64×64 output blocks a product runs the skinny variant. */
+export const MIN_TILES = 64;
+
+const places = (v: Variant): string => `
+fn atA(i: u32, k: u32) -> u32 { return ${v.A}; }
+fn atB(k: u32, j: u32) -> u32 { return ${v.B}; }
+fn atOut(i: u32, j: u32) -> u32 { return ${v.out}; }`;
+
+const argsOf = (v: Variant) => [...u32s('out', 'a', 'b', 'M', 'K', 'N'), ...u32s(...v.extra), ...u32s('acc')];
+
+/** The skinny variant: one out(i, j) per invocation; workgroups (⌈N/64⌉, M). */
+function skinny(v: Variant): WgslKernel {
+  return wgslKernel(argsOf(v), `${places(v)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = wid.y + wid.z * 65535u;
+  let j = wid.x * 64u + lid.x;
+  if (i >= a.M || j >= a.N) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < a.K; k++) { s = fma(ld(atA(i, k)), ld(atB(k, j)), s); }
+  let at = atOut(i, j);
+  if (a.acc != 0u) { st(at, ld(at) + s); } else { st(at, s); }
+}`, (x) => [Math.max(1, Math.ceil(x.N! / 64)), Math.min(x.M!, 65535), Math.ceil(x.M! / 65535)]);
+}
+
 /** The WGSL kernel of product `variant` (arguments: out, a, b, M, K, N, [ld,] acc). */
 export function matmulWgsl(variant: MatmulVariant): WgslKernel {
   const v: Variant = VARIANTS[variant];
-  const body = `
-fn atA(i: u32, k: u32) -> u32 { return ${v.A}; }
-fn atB(k: u32, j: u32) -> u32 { return ${v.B}; }
-fn atOut(i: u32, j: u32) -> u32 { return ${v.out}; }
+  const body = `${places(v)}
 const TM = 64u;
 const TN = 64u;
 const TK = 16u;
@@ -91,9 +116,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
   }
 }`;
+  const tiles = (x: Readonly<Record<string, number>>): number => Math.ceil(x.N! / 64) * Math.ceil(x.M! / 64);
   return wgslKernel(
-    [...u32s('out', 'a', 'b', 'M', 'K', 'N'), ...u32s(...v.extra), ...u32s('acc')],
+    argsOf(v),
     body,
     (x) => [Math.max(1, Math.ceil(x.N! / 64)), Math.max(1, Math.ceil(x.M! / 64)), 1],
+    { when: (x) => tiles(x) < MIN_TILES, kernel: skinny(v) },
   );
 }
