@@ -128,8 +128,8 @@ function checkOptionObject(options: unknown, keys: readonly string[], like: stri
  * training value that is not JSON and typed arrays.
  *
  * It reads the parameters on the host (`model.parameters()`). A webgpu model computes on the
- * GPU and its host copy is current only after `await model.sync()`: sync first, or the file
- * holds the parameters of the last sync (or upload).
+ * GPU and its host copy is current only after `await model.sync()`: a stale host copy
+ * (`model.hostStale`) is refused with an Error saying so.
  *
  * @example
  * const bytes = saveCheckpoint(model, { vocab });                        // a model to use
@@ -144,6 +144,12 @@ function checkOptionObject(options: unknown, keys: readonly string[], like: stri
 export function saveCheckpoint(model: LSTMLanguageModel, options: SaveCheckpointOptions): Uint8Array {
   if (!(model instanceof LSTMLanguageModel)) {
     throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
+  }
+  if (model.hostStale) {
+    throw new Error(
+      "Expected the model's host copy to be current, but its parameters changed on the GPU since the last sync: " +
+        'call await model.sync() before saveCheckpoint().',
+    );
   }
   const o = checkOptionObject(options, SAVE_KEYS, '{ vocab, optimizer?, schedule?, training? }');
   const vocab = o.vocab;

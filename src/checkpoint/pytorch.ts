@@ -63,8 +63,8 @@ export interface ImportedPyTorch {
  * tools/pytorch_interop.py, which does). F32, or F64 for a float64 model. The metadata hold
  * `format: "pt"`, the config and, when given, the vocabulary. See docs/pytorch.md.
  *
- * It reads the parameters on the host: for a webgpu model, `await model.sync()` first (the
- * host copy is otherwise that of the last sync or upload).
+ * It reads the parameters on the host: for a webgpu model, `await model.sync()` first (a
+ * stale host copy, `model.hostStale`, is refused with an Error saying so).
  *
  * @example
  * writeFileSync('model.safetensors', exportPyTorch(model, { vocab }));
@@ -75,6 +75,12 @@ export interface ImportedPyTorch {
 export function exportPyTorch(model: LSTMLanguageModel, options: ExportPyTorchOptions = {}): Uint8Array {
   if (!(model instanceof LSTMLanguageModel)) {
     throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
+  }
+  if (model.hostStale) {
+    throw new Error(
+      "Expected the model's host copy to be current, but its parameters changed on the GPU since the last sync: " +
+        'call await model.sync() before exportPyTorch().',
+    );
   }
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected \`options\` to be an object like { vocab }, got ${show(options)}.`);
   for (const key of Object.keys(options)) if (key !== 'vocab') throw new TypeError(`Unknown option ${show(key)}; expected vocab.`);

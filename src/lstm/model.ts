@@ -309,6 +309,16 @@ export class LSTMLanguageModel {
       { at: GpuEngine.at(grads), length: grads.length, into: grads },
     ]);
     await this.#device!.syncOptimizers();
+    gpu.hostStale = false;
+  }
+
+  /**
+   * webgpu: whether the GPU may have changed the parameters or gradients since the host copy
+   * (`flatParameters`, `parameters()`) was made current by {@link sync} or {@link upload}.
+   * Saving a checkpoint refuses a stale host copy. Always false on the other backends.
+   */
+  get hostStale(): boolean {
+    return this.#runner.gpu?.hostStale ?? false;
   }
 
   /**
@@ -319,6 +329,7 @@ export class LSTMLanguageModel {
     const { params, grads } = this.#runner.storage;
     this.#runner.upload(params);
     this.#runner.upload(grads);
+    if (this.#runner.gpu !== undefined) this.#runner.gpu.hostStale = false;
   }
 
   /** Throws where `method` cannot run: synchronous entry points on the asynchronous webgpu backend. */
@@ -480,6 +491,7 @@ export class LSTMLanguageModel {
 
   /** Backward through the output layer's dY (left by #forward, mode 2) and every layer. */
   #backward(ws: Workspace): void {
+    if (this.#runner.gpu !== undefined) this.#runner.gpu.hostStale = true; // the gradients change there
     const { pass, layers } = this.#contexts(ws); // as #forward left them (split, dropout)
     for (let l = this.numLayers - 1; l >= 0; l--) {
       const lw = ws.layers[l]!;

@@ -31,6 +31,9 @@ export function perplexity(
   if (typeof model !== 'object' || model === null || typeof model.loss !== 'function') {
     throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
   }
+  if (model.backend === 'webgpu') {
+    throw new TypeError('Expected a synchronous backend for perplexity(): the webgpu backend computes asynchronously. Use await evaluate(model, data).');
+  }
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected \`options\` to be an object like { numSteps: 35 }, got ${show(options)}.`);
   }

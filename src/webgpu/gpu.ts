@@ -49,6 +49,12 @@ export interface ReadRequest {
 export class GpuEngine {
   readonly device: GPUDevice;
   readonly kernels: Kernels;
+  /**
+   * Whether the parameters or gradients may have changed on the GPU since the host copy was
+   * last made current: set by what changes them (backward, optimiser steps), cleared by the
+   * model's sync() and upload().
+   */
+  hostStale = false;
   readonly #memory: WebAssembly.Memory;
   readonly #layout: GPUBindGroupLayout;
   readonly #pipelines: GPUComputePipeline[];

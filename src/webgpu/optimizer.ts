@@ -126,6 +126,7 @@ export class GpuParameterDevice implements ParameterDevice {
       }
     }
     engine.dispatch(CLEAR_SKIP, a);
+    engine.hostStale = true;
   }
 
   /** The GPU state of `optimizer`, made on its first step and uploaded when its version changed. */

@@ -96,3 +96,24 @@ describe('fit() on a webgpu model', () => {
     expect(model.flatParameters.every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('the host copy of a webgpu model', () => {
+  it('is stale after the GPU changed it: saving a checkpoint or exporting refuses until sync(); perplexity names evaluate', async () => {
+    const { saveCheckpoint } = await import('../../src/checkpoint/checkpoint.js');
+    const { exportPyTorch } = await import('../../src/checkpoint/pytorch.js');
+    const { perplexity } = await import('../../src/train/evaluate.js');
+    const model = new LSTMLanguageModel({ ...options(), backend: 'webgpu', gpuDevice: await testDevice() });
+    expect(model.hostStale).toBe(false);
+    await model.forwardAsync([[1, 2]]);
+    expect(model.hostStale).toBe(false); // forward changes no parameter
+    await model.trainStepAsync([[1, 2]], [[2, 3]], undefined, new SGD(model.parameters(), { lr: 0.1 }));
+    expect(model.hostStale).toBe(true);
+    expect(() => saveCheckpoint(model, { vocab })).toThrow(/await model\.sync\(\) before saveCheckpoint/);
+    expect(() => exportPyTorch(model, { vocab })).toThrow(/await model\.sync\(\) before exportPyTorch/);
+    await model.sync();
+    expect(model.hostStale).toBe(false);
+    expect(saveCheckpoint(model, { vocab }).length).toBeGreaterThan(0);
+    expect(() => perplexity(model, corpus.subarray(0, 50))).toThrow(/await evaluate/);
+    expect(new LSTMLanguageModel(options()).hostStale).toBe(false);
+  });
+});
