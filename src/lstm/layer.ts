@@ -3,6 +3,7 @@ import type { FloatArray } from '../tensor/float-array.js';
 import { outputWeightGradients } from './output.js';
 import type { LayerContext, Pass } from './pass.js';
 import { partStart, type Runner } from './runner.js';
+import { gpuRecurrenceBackward, gpuRecurrenceForward } from '../webgpu/recurrence.js';
 
 // One LSTM layer over T steps: forward and backward side by side, as phases (see runner.ts).
 // Dimensions: B batch rows, T steps, H hidden units, n = B·H, N = T·B time-major rows,
@@ -138,8 +139,15 @@ export function layerStepBackward(k: Kernels, c: LayerContext, part: number, par
   return 0;
 }
 
-/** Runs layer c.l's recurrence forward with the split the call chose (runner.ts, planSplit). */
+/**
+ * Runs layer c.l's recurrence forward with the split the call chose (runner.ts, planSplit);
+ * on the webgpu backend, one fused dispatch per step (src/webgpu/recurrence.ts).
+ */
 export function recurrenceForward(runner: Runner<unknown>, c: LayerContext): void {
+  if (runner.gpu !== undefined) {
+    gpuRecurrenceForward(runner.gpu, c);
+    return;
+  }
   const { byUnits, recurrenceParts } = c.pass;
   if (!byUnits) {
     runner.run(layerRecurrenceForward, c, recurrenceParts);
@@ -151,8 +159,15 @@ export function recurrenceForward(runner: Runner<unknown>, c: LayerContext): voi
   }
 }
 
-/** Runs layer c.l's BPTT with the split the call chose: T + 1 phases when split by units. */
+/**
+ * Runs layer c.l's BPTT with the split the call chose: T + 1 phases when split by units; on
+ * the webgpu backend, T + 1 fused dispatches.
+ */
 export function recurrenceBackward(runner: Runner<unknown>, c: LayerContext): void {
+  if (runner.gpu !== undefined) {
+    gpuRecurrenceBackward(runner.gpu, c);
+    return;
+  }
   const { byUnits, recurrenceParts } = c.pass;
   if (!byUnits) {
     runner.run(layerRecurrenceBackward, c, recurrenceParts);
