@@ -2,6 +2,7 @@
 // Vulkan that Debian's chromium package ships (.ci/run installs it with libvulkan1). Never a
 // skip: without it these tests fail, saying what is missing.
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { requestGpuDevice } from '../../src/webgpu/device.js';
 
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -13,6 +14,7 @@ export function testDevice(): Promise<GPUDevice> {
       if (!existsSync(ICD)) throw new Error(`WebGPU tests need SwiftShader: ${ICD} is missing (apt-get install -y chromium libvulkan1).`);
       process.env.VK_ICD_FILENAMES = ICD;
     }
+    process.env.XDG_RUNTIME_DIR ??= tmpdir(); // the Vulkan loader complains without one
     const { create } = await import('webgpu');
     return requestGpuDevice(create(['backend=vulkan']));
   })();
