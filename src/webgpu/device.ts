@@ -28,10 +28,7 @@ export async function requestGpuDevice(
   }
   const adapter = await (source as GPU).requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (adapter === null) {
-    throw new Error(
-      'WebGPU found no adapter: no usable GPU or driver (in a browser: WebGPU may be disabled; in Node: the GPU driver, ' +
-        'or for Dawn on Linux a Vulkan driver, VK_ICD_FILENAMES).',
-    );
+    throw new Error('WebGPU found no adapter (no usable GPU or driver here, or WebGPU disabled in this browser).');
   }
   const device = await adapter.requestDevice({
     requiredLimits: {

@@ -140,7 +140,7 @@ describe('LSTMLanguageModel bad input', () => {
     [{ vocabSize: 1e9, numHiddens: 256, backend: 'wasm' }, /fit the wasm backend's 4 GiB memory, got vocabSize 1000000000, numHiddens 256, numLayers 1: \d+ parameters need [\d.]+ GiB/],
     [{ vocabSize: 1e6, numHiddens: 256, backend: 'js' }, /fit one typed array \(4 GiB\), got vocabSize 1000000, numHiddens 256, numLayers 1: \d+ parameters need [\d.]+ GiB/],
     [{ vocabSize: 5, numHiddens: 3, dtype: 'float16' }, /Expected `dtype` to be 'float32' or 'float64', got "float16"/],
-    [{ vocabSize: 5, numHiddens: 3, backend: 'gpu' }, /Expected `backend` to be 'auto', 'wasm' or 'js', got "gpu"/],
+    [{ vocabSize: 5, numHiddens: 3, backend: 'gpu' }, /Expected `backend` to be 'auto', 'wasm', 'js' or 'webgpu', got "gpu"/],
     [{ vocabSize: 5, numHiddens: 3, backend: 'wasm', dtype: 'float64' }, /Expected `backend` 'wasm' with `dtype` 'float32'/],
   ])('constructor %j', (options, message) => {
     expect(() => new LSTMLanguageModel(options as never)).toThrow(message);
