@@ -1,10 +1,12 @@
 // The webgpu backend against PyTorch's golden values (test/golden/make_golden.py), on Dawn +
-// SwiftShader: d2l's one-layer model and nn.LSTM(num_layers = 2, 3) (+ nn.Embedding), with the
-// tolerance of the float32 CPU backends (2e-5 relative to each array's scale).
-import { describe, it } from 'vitest';
+// SwiftShader: d2l's one-layer model and nn.LSTM(num_layers = 2, 3) (+ nn.Embedding), and
+// d2l's SGD trajectories with clipping run as whole GPU training steps (trainStepAsync), with
+// the tolerance of the float32 CPU backends (2e-5 relative to each array's scale).
+import { describe, expect, it } from 'vitest';
 import golden from '../golden/lstm-golden.json' with { type: 'json' };
 import deep from '../golden/lstm-deep-golden.json' with { type: 'json' };
 import { LSTMLanguageModel } from '../../src/lstm/model.js';
+import { SGD } from '../../src/optim/sgd.js';
 import { expectNear } from '../lstm/near.js';
 import { testDevice } from './device.js';
 
@@ -57,6 +59,25 @@ describe('webgpu backend: PyTorch golden values (float32, tolerance 2e-5)', () =
       const zero = name === 'zeroState';
       await check(model, { ...expected, X: golden.X, Y: golden.Y } as Case, batchSize,
         zero ? null : golden.h0.data, zero ? null : golden.c0.data);
+    });
+  }
+
+  for (const run of [golden.training, golden.trainingClipLow]) {
+    it(`d2l's model, ${run.steps} SGD steps on the GPU (lr ${run.lr}, clip ${run.clipNorm}): losses, pre-clip norms, final parameters`, async () => {
+      const { vocabSize, numHiddens, batchSize } = golden.config;
+      const model = await load({ vocabSize, numHiddens }, golden.params as Params);
+      const sgd = new SGD(model.parameters(), { lr: run.lr });
+      const losses: number[] = [], norms: number[] = [];
+      for (let step = 0; step < run.steps; step++) {
+        const r = await model.trainStepAsync(golden.X, golden.Y, model.initState(batchSize), sgd, { clipNorm: run.clipNorm });
+        expect(r.stepped).toBe(true);
+        losses.push(r.loss);
+        norms.push(r.gradNorm);
+      }
+      expectNear(losses, run.losses, rel, 'losses');
+      expectNear(norms, run.gradNormsPreClip, rel, 'gradient norms');
+      await model.sync();
+      for (const p of model.parameters()) expectNear(p.data, (run.finalParams as Named)[p.name]!, rel, p.name);
     });
   }
 
