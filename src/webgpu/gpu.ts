@@ -86,6 +86,8 @@ export class GpuEngine {
   #rows = 0;
   #nextResult = 0;
   readonly #errors: Promise<GPUError | null>[] = [];
+  /** Staging buffers for reads, unmapped and free (a read takes one and gives it back). */
+  readonly #staging: GPUBuffer[] = [];
   #lost = false;
   #destroyed = false;
   // A call's arguments, positional and by name: reused, so that recording allocates nothing.
@@ -148,10 +150,10 @@ export class GpuEngine {
       const base = slot * (SLOT / 4);
       const named = this.#named;
       for (let i = 0; i < n; i++) {
-        const [argName, type] = spec.args[i]!;
-        if (type === 'f32') this.#argF32[base + i] = v[i]!;
+        const arg = spec.args[i]!; // (no destructuring: it would make an iterator per call)
+        if (arg[1] === 'f32') this.#argF32[base + i] = v[i]!;
         else this.#argU32[base + i] = v[i]!;
-        named[argName] = v[i]!;
+        named[arg[0]] = v[i]!;
       }
       const alt = spec.alternative;
       if (alt !== undefined && alt.when(named)) {
@@ -363,7 +365,7 @@ export class GpuEngine {
       await this.#throwErrors();
       return;
     }
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: MAP_READ | COPY_DST });
+    const staging = this.#takeStaging(bytes);
     const encoder = this.device.createCommandEncoder();
     let offset = 0;
     for (const r of requests) {
@@ -383,9 +385,18 @@ export class GpuEngine {
         offset += r.length;
       }
       staging.unmap();
-    } finally {
+      this.#staging.push(staging); // mapped and unmapped cleanly: reusable
+    } catch (error) {
       staging.destroy();
+      throw error;
     }
+  }
+
+  /** A mappable buffer of at least `bytes` (a power of two, from the free list when one fits). */
+  #takeStaging(bytes: number): GPUBuffer {
+    const k = this.#staging.findIndex((b) => b.size >= bytes);
+    if (k >= 0) return this.#staging.splice(k, 1)[0]!;
+    return this.device.createBuffer({ size: Math.max(256, 2 ** Math.ceil(Math.log2(bytes))), usage: MAP_READ | COPY_DST });
   }
 
   async #throwErrors(): Promise<void> {
@@ -467,5 +478,6 @@ export class GpuEngine {
     this.#args.destroy();
     this.#dummy.destroy();
     for (const b of this.#buffers) b.destroy();
+    for (const b of this.#staging) b.destroy();
   }
 }
