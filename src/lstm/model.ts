@@ -71,7 +71,7 @@ export interface LSTMLanguageModelOptions {
    * Threads to compute with (wasm backend): 1 (default) up to 64, each extra one a worker on
    * a shared memory, or `'auto'`: as many as the machine has cores, up to 8. Falls back to 1 where shared memory is unavailable (no
    * SharedArrayBuffer, or a browser page without cross-origin isolation) or the backend is
-   * js; `model.threads` tells. Call `dispose()` to stop the workers.
+   * js or webgpu; `model.threads` tells. Call `dispose()` to stop the workers.
    */
   threads?: number | 'auto';
   /**
