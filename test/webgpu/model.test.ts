@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { LSTMLanguageModel, type LSTMLanguageModelOptions } from '../../src/lstm/model.js';
 import { Random } from '../../src/tensor/random.js';
 import { expectNear } from '../lstm/near.js';
-import { testDevice } from './device.js';
+import { freshDevice, testDevice } from './device.js';
 
 const gpuModel = async (o: LSTMLanguageModelOptions) => new LSTMLanguageModel({ ...o, backend: 'webgpu', gpuDevice: await testDevice() });
 
@@ -83,6 +83,16 @@ describe('webgpu misuse: clear errors', () => {
     expect(() => gpu.loss([[1]], [[2]])).toThrow(/lossAsync/);
     gpu.dispose();
     await expect(gpu.forwardAsync([[1]])).rejects.toThrow(/disposed/);
+  });
+
+  it('a lost device: every later call says so', async () => {
+    const gpuDevice = await freshDevice();
+    const model = new LSTMLanguageModel({ vocabSize: 5, numHiddens: 8, backend: 'webgpu', gpuDevice });
+    await model.forwardAsync([[1, 2]]);
+    gpuDevice.destroy();
+    await gpuDevice.lost;
+    await expect(model.forwardAsync([[1, 2]])).rejects.toThrow(/device of this webgpu model was lost/);
+    await expect(model.sync()).rejects.toThrow(/lost/);
   });
 
   it('backend webgpu needs a GPUDevice, and float32', async () => {
