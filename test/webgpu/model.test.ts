@@ -85,6 +85,20 @@ describe('webgpu misuse: clear errors', () => {
     await expect(gpu.forwardAsync([[1]])).rejects.toThrow(/disposed/);
   });
 
+  it('a model or a batch shape bigger than the GPU buffer: RangeError naming sizes and limit, nothing changed', async () => {
+    const gpuDevice = await testDevice();
+    const limit = Math.min(gpuDevice.limits.maxStorageBufferBindingSize, gpuDevice.limits.maxBufferSize);
+    const V = Math.ceil(limit / (4 * 2 * 4 * 64)); // W_x* alone, with gradients, pass the limit
+    expect(() => new LSTMLanguageModel({ vocabSize: V, numHiddens: 64, backend: 'webgpu', gpuDevice }))
+      .toThrow(/fit one buffer of this GPU \(\d+\.\d\d GiB\), got vocabSize \d+, numHiddens 64/);
+    const model = new LSTMLanguageModel({ vocabSize: 50, numHiddens: 64, backend: 'webgpu', gpuDevice });
+    const s = model.initState(4000);
+    await expect(model.forwardAsync(Array.from({ length: 4000 }, () => new Array(3000).fill(1)), s))
+      .rejects.toThrow(/batchSize 4000 × numSteps 3000 .* the limit is \d+\.\d\d GiB/);
+    expect(s.h.every((x) => x === 0)).toBe(true);
+    expect((await model.forwardAsync([[1, 2]])).logits.length).toBe(100);
+  });
+
   it('a lost device: every later call says so', async () => {
     const gpuDevice = await freshDevice();
     const model = new LSTMLanguageModel({ vocabSize: 5, numHiddens: 8, backend: 'webgpu', gpuDevice });
