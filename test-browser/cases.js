@@ -177,3 +177,110 @@ export async function webgpuMatchesWasm(lib, { gpuDevice, config, B, T }) {
   gpu.dispose();
   return result;
 }
+
+const TIME_MACHINE = 'the time traveller for so it will be convenient to speak of him was expounding a recondite ' +
+  'matter to us his grey eyes shone and twinkled and his usually pale face was flushed and animated ';
+
+/**
+ * Training on the GPU against wasm: two models with the same seed (so dropout draws the same
+ * masks) and wasm's weights copied onto the GPU take `steps` Adam steps with clipNorm through
+ * trainStepAsync on the same batches (a sequential loader), each carrying its own state from
+ * step to step. Returns both sides' per-step loss, gradient norm and `stepped`, the carried
+ * state after the last step, and, after `await model.sync()`, every parameter and Adam's
+ * moments (run.ts compares them).
+ */
+export async function webgpuTrainsLikeWasm(lib, { gpuDevice, steps = 20 }) {
+  const { loadCorpus, SeqDataLoader, LSTMLanguageModel, Adam } = lib;
+  const { corpus, vocab } = loadCorpus([TIME_MACHINE.repeat(3)], { token: 'char' });
+  const config = { vocabSize: vocab.size, numHiddens: 16, numLayers: 2, embeddingSize: 8, dropout: 0.2, init: 'pytorch', seed: 3 };
+  const B = 4, T = 10, clipNorm = 0.4, lr = 1e-2;
+  const batches = [];
+  const loader = new SeqDataLoader(corpus, { batchSize: B, numSteps: T, seed: 2 });
+  while (batches.length < steps) for (const b of loader) if (batches.length < steps) batches.push(b);
+  const side = async (backend) => {
+    const model = new LSTMLanguageModel({ ...config, backend, gpuDevice: backend === 'webgpu' ? gpuDevice : undefined });
+    return { model, adam: new Adam(model.parameters(), { lr }), state: model.initState(B), steps: [] };
+  };
+  const cpu = await side('wasm'), gpu = await side('webgpu');
+  gpu.model.flatParameters.set(cpu.model.flatParameters);
+  gpu.model.upload();
+  const start = performance.now();
+  let gpuMs = 0;
+  for (const { X, Y } of batches) {
+    const t0 = performance.now();
+    const g = await gpu.model.trainStepAsync(X, Y, gpu.state, gpu.adam, { clipNorm });
+    gpuMs += performance.now() - t0;
+    gpu.steps.push(g);
+    cpu.steps.push(await cpu.model.trainStepAsync(X, Y, cpu.state, cpu.adam, { clipNorm }));
+  }
+  const staleBeforeSync = gpu.model.hostStale;
+  await gpu.model.sync();
+  const plain = (a) => Array.from(a);
+  const report = ({ model, adam, state, steps: s }) => {
+    const buffers = adam.stateDict().buffers;
+    return {
+      backend: model.backend,
+      losses: s.map((r) => r.loss), gradNorms: s.map((r) => r.gradNorm), stepped: s.map((r) => r.stepped),
+      state: [...plain(state.h), ...plain(state.c)],
+      params: Object.fromEntries(model.parameters().map((p) => [p.name, plain(p.data)])),
+      expAvg: buffers.expAvg.flatMap(plain), expAvgSq: buffers.expAvgSq.flatMap(plain),
+      adamSteps: adam.stepCount,
+    };
+  };
+  const result = { clipNorm, lr, B, T, staleBeforeSync, gpuMs, totalMs: performance.now() - start, reference: report(cpu), webgpu: report(gpu) };
+  cpu.model.dispose();
+  gpu.model.dispose();
+  return result;
+}
+
+/**
+ * fit() on a webgpu model with validation (a few steps), then greedy generation: the webgpu
+ * model's generateStream and Generator.nextAsync against a wasm model given its trained weights
+ * (the host copy fit synced), generateStream and generate on wasm. temperature 0 is greedy
+ * (src/generate/sample.ts: the argmax, no draw).
+ */
+export async function webgpuFitsAndGenerates(lib, { gpuDevice, maxSteps = 80 }) {
+  const { loadCorpus, splitCorpus, SeqDataLoader, LSTMLanguageModel, Adam, fit, evaluate, generate, generateStream, Generator } = lib;
+  const { corpus, vocab } = loadCorpus([TIME_MACHINE.repeat(8)], { token: 'char' });
+  const B = 8, T = 12;
+  const { train, validation } = splitCorpus(corpus, { valFraction: 0.2, batchSize: B, numSteps: T });
+  const config = { vocabSize: vocab.size, numHiddens: 32, init: 'pytorch', seed: 4 };
+  const model = new LSTMLanguageModel({ ...config, backend: 'webgpu', gpuDevice });
+  const untrained = (await evaluate(model, validation, { batchSize: B, numSteps: T })).loss;
+  const losses = [];
+  const start = performance.now();
+  const result = await fit(model, new SeqDataLoader(train, { batchSize: B, numSteps: T, seed: 1 }), new Adam(model.parameters(), { lr: 2e-2 }), {
+    maxSteps, clipNorm: 5, validation, evalEvery: 20,
+    onStep: ({ loss }) => { losses.push(loss); },
+  });
+  const fitMs = performance.now() - start;
+  const options = { prompt: 'the time ', maxTokens: 40, temperature: 0 };
+  const stream = async (m) => {
+    const pieces = [];
+    for await (const piece of generateStream(m, vocab, options)) pieces.push(piece);
+    return pieces;
+  };
+  const nextAsync = async (m) => {
+    const session = new Generator(m, vocab, { seed: 1 });
+    session.feed(options.prompt);
+    let text = '';
+    for (let i = 0; i < options.maxTokens; i++) text += await session.nextAsync({ temperature: 0 });
+    return text;
+  };
+  const t0 = performance.now();
+  const gpuPieces = await stream(model);
+  const generateMs = performance.now() - t0;
+  const gpuSession = await nextAsync(model);
+  const wasm = new LSTMLanguageModel({ ...config, backend: 'wasm', seed: 5 });
+  wasm.flatParameters.set(model.flatParameters);
+  const out = {
+    backend: model.backend, stopReason: result.stopReason, steps: result.steps, hostStale: model.hostStale,
+    untrained, evaluations: result.evaluations.map((e) => ({ step: e.step, loss: e.loss })), losses, fitMs,
+    prompt: options.prompt, maxTokens: options.maxTokens, generateMs,
+    webgpu: { pieces: gpuPieces, session: gpuSession },
+    wasm: { pieces: await stream(wasm), session: await nextAsync(wasm), generate: generate(wasm, vocab, options) },
+  };
+  model.dispose();
+  wasm.dispose();
+  return out;
+}

@@ -47,7 +47,8 @@ async function attempt(fn) {
 async function main() {
   const lib = await import('/dist/index.js');
   const { LSTMLanguageModel, preloadWasm, wasmSimdSupported } = lib;
-  const { trainILoveCat, throughput, fitKeepsTimers, webgpuMatchesWasm, WEBGPU_CASES } = await import('/test-browser/cases.js');
+  const { trainILoveCat, throughput, fitKeepsTimers, webgpuMatchesWasm, WEBGPU_CASES, webgpuTrainsLikeWasm, webgpuFitsAndGenerates } =
+    await import('/test-browser/cases.js');
   const r = {
     userAgent: navigator.userAgent,
     crossOriginIsolated: globalThis.crossOriginIsolated,
@@ -125,13 +126,17 @@ async function main() {
   r.allWorkerErrors = spawned.flatMap((w) => w.errors);
 
   // (g) the webgpu backend (SwiftShader, under run.ts's launch flags) against wasm, same weights.
-  r.webgpu = await attempt(async () => {
-    const gpuDevice = await lib.requestGpuDevice();
+  // (h) then training: 20 trainStepAsync steps against wasm's; fit() and greedy generation.
+  const gpuDevice = await attempt(() => lib.requestGpuDevice());
+  const onGpu = (fn) => (gpuDevice.ok ? attempt(() => fn(gpuDevice.value)) : Promise.resolve(gpuDevice));
+  r.webgpu = await onGpu(async (device) => {
     const cases = {};
-    for (const [name, c] of Object.entries(WEBGPU_CASES)) cases[name] = await attempt(() => webgpuMatchesWasm(lib, { gpuDevice, ...c }));
-    gpuDevice.destroy();
+    for (const [name, c] of Object.entries(WEBGPU_CASES)) cases[name] = await attempt(() => webgpuMatchesWasm(lib, { gpuDevice: device, ...c }));
     return cases;
   });
+  r.webgpuTraining = await onGpu((device) => webgpuTrainsLikeWasm(lib, { gpuDevice: device }));
+  r.webgpuFit = await onGpu((device) => webgpuFitsAndGenerates(lib, { gpuDevice: device }));
+  if (gpuDevice.ok) gpuDevice.value.destroy();
   return r;
 }
 

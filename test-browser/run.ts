@@ -16,7 +16,10 @@
 // WEBGPU_FLAGS; they leave the other checks as they were), and the page and the module worker
 // check the webgpu backend against wasm on the same weights: forwardAsync's logits, two
 // forwardBackwardAsync calls' losses, final state, state gradient and, after sync(), every
-// parameter's gradient.
+// parameter's gradient. Then training on the GPU (h): 20 Adam steps with clipNorm and a carried
+// state through trainStepAsync against the same steps on wasm (losses and gradient norms per
+// step, and after sync() the weights, Adam's moments and the state); fit() with validation on
+// a webgpu model; greedy generateStream and Generator.nextAsync on it against wasm with its weights.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
@@ -89,6 +92,22 @@ interface Results {
   allWorkerErrors: string[];
   fit: Attempt<FitCase>;
   webgpu: Attempt<Record<string, Attempt<WebGpuCase>>>;
+  webgpuTraining: Attempt<WebGpuTraining>;
+  webgpuFit: Attempt<WebGpuFit>;
+}
+interface TrainingSide {
+  backend: string; losses: number[]; gradNorms: number[]; stepped: boolean[]; state: number[];
+  params: Record<string, number[]>; expAvg: number[]; expAvgSq: number[]; adamSteps: number;
+}
+interface WebGpuTraining {
+  clipNorm: number; lr: number; B: number; T: number; staleBeforeSync: boolean; gpuMs: number; totalMs: number;
+  reference: TrainingSide; webgpu: TrainingSide;
+}
+interface WebGpuFit {
+  backend: string; stopReason: string; steps: number; hostStale: boolean; untrained: number;
+  evaluations: { step: number; loss: number }[]; losses: number[]; fitMs: number; prompt: string; maxTokens: number; generateMs: number;
+  webgpu: { pieces: string[]; session: string };
+  wasm: { pieces: string[]; session: string; generate: string };
 }
 interface WebGpuSide {
   logits: number[]; forwardH: number[]; forwardC: number[]; losses: number[]; h: number[]; c: number[];
@@ -161,6 +180,66 @@ function checkWebGpu(name: string, w: WebGpuCase | undefined): void {
   check(zero === 0, `${name}: no parameter's wasm gradient is all zeros (${zero})`);
   check(worst <= WEBGPU_REL, `${name}: gradients after sync() (accumulated over two calls), ${names.length} parameters: worst ${worst.toExponential(2)} (${worstName}) ≤ ${WEBGPU_REL}`);
   check(/^TypeError: .*forwardAsync/.test(w.synchronous), `${name}: synchronous forward() on webgpu: ${w.synchronous}`);
+}
+
+// Training on the GPU against wasm, float32. One step's loss and gradient norm are sums of
+// the same products in another order (the GPU's tiled fma sums, its two-pass norm): they agree
+// to a few float32 ulps (the forward/backward cases above: ≤ 7e-7 of each array's scale), and
+// 20 steps compound that, through the weights, to ~1e-6: 1e-5 allowed. The weights and Adam's
+// moments after sync() get 1e-4 of each array's scale, as the Node test (test/webgpu/train.test.ts):
+// Adam divides m by √v + ε, so where a gradient is near zero a float32 difference in it
+// becomes a difference of up to lr in that weight's update; the carried state follows the
+// weights, and gets the same 1e-4.
+const TRAIN_STEP_REL = 1e-5;
+const TRAIN_WEIGHTS_REL = 1e-4;
+
+function checkWebGpuTraining(t: WebGpuTraining): void {
+  const { reference: ref, webgpu: gpu } = t;
+  const n = ref.losses.length;
+  console.log(`  2×16, embedding 8, dropout 0.2, B ${t.B} × T ${t.T}, Adam lr ${t.lr}, clipNorm ${t.clipNorm}, a carried state: ` +
+    `${n} GPU steps in ${t.gpuMs.toFixed(0)} ms (${(t.gpuMs / n).toFixed(0)} ms a step; both sides ${t.totalMs.toFixed(0)} ms)`);
+  check(ref.backend === 'wasm' && gpu.backend === 'webgpu', `backends ${ref.backend} vs ${gpu.backend}`);
+  check(n === 20 && gpu.losses.length === n, `${gpu.losses.length} webgpu steps, ${n} wasm steps`);
+  check([...ref.stepped, ...gpu.stepped].every((x) => x), 'every step taken on both (stepped: true)');
+  const clipped = ref.gradNorms.filter((g) => g > t.clipNorm).length;
+  check(clipped > 0 && clipped < n, `clipping bit on ${clipped} of ${n} steps (wasm gradient norms ${Math.min(...ref.gradNorms).toFixed(3)}…${Math.max(...ref.gradNorms).toFixed(3)})`);
+  const perStep = (a: number[], e: number[]): number => Math.max(0, ...a.map((x, i) => Math.abs(x - e[i]!) / Math.abs(e[i]!)));
+  const dl = perStep(gpu.losses, ref.losses), dg = perStep(gpu.gradNorms, ref.gradNorms);
+  console.log(`  losses  webgpu ${gpu.losses.map((l) => l.toFixed(4)).join(' ')}`);
+  console.log(`          wasm   ${ref.losses.map((l) => l.toFixed(4)).join(' ')}`);
+  check(dl <= TRAIN_STEP_REL, `losses per step: worst relative difference ${dl.toExponential(2)} ≤ ${TRAIN_STEP_REL}`);
+  check(dg <= TRAIN_STEP_REL, `gradient norms per step: worst relative difference ${dg.toExponential(2)} ≤ ${TRAIN_STEP_REL}`);
+  check(ref.losses.slice(-5).reduce((a, b) => a + b) < ref.losses.slice(0, 5).reduce((a, b) => a + b), 'the loss fell over the 20 steps (mean of the last 5 < first 5)');
+  check(t.staleBeforeSync, 'hostStale after GPU steps, before sync()');
+  const names = Object.keys(ref.params);
+  check(names.length > 0 && names.join() === Object.keys(gpu.params).join(), `the same ${names.length} parameters`);
+  let worst = 0, worstName = '';
+  for (const p of names) {
+    const d = scaledDiff(gpu.params[p] ?? [], ref.params[p]!);
+    if (!(d <= worst)) { worst = d; worstName = p; }
+  }
+  check(worst <= TRAIN_WEIGHTS_REL, `weights after sync(), ${names.length} parameters: worst ${worst.toExponential(2)} (${worstName}) ≤ ${TRAIN_WEIGHTS_REL} of the parameter's largest |value|`);
+  const dm = scaledDiff(gpu.expAvg, ref.expAvg), dv = scaledDiff(gpu.expAvgSq, ref.expAvgSq), ds = scaledDiff(gpu.state, ref.state);
+  check(gpu.adamSteps === n && ref.adamSteps === n, `Adam step counts ${gpu.adamSteps} and ${ref.adamSteps}`);
+  check(dm <= TRAIN_WEIGHTS_REL && dv <= TRAIN_WEIGHTS_REL, `Adam's moments after sync(), ${ref.expAvg.length} values each: m ${dm.toExponential(2)}, v ${dv.toExponential(2)} ≤ ${TRAIN_WEIGHTS_REL}`);
+  check(ds <= TRAIN_WEIGHTS_REL, `carried state after ${n} steps, ${ref.state.length} values: ${ds.toExponential(2)} ≤ ${TRAIN_WEIGHTS_REL}`);
+}
+
+function checkWebGpuFit(f: WebGpuFit): void {
+  const evals = f.evaluations.map((e) => `${e.step}: ${e.loss.toFixed(3)}`).join(', ');
+  console.log(`  fit on webgpu, 1×32, maxSteps ${f.steps}: ${f.fitMs.toFixed(0)} ms; validation untrained ${f.untrained.toFixed(3)}, then ${evals}`);
+  check(f.backend === 'webgpu' && f.stopReason === 'maxSteps' && f.steps === f.losses.length && f.steps >= 20, `fit(): '${f.stopReason}' after ${f.steps} steps on ${f.backend}`);
+  check(f.evaluations.length >= 3, `${f.evaluations.length} validation runs`);
+  const last = f.evaluations.at(-1)?.loss ?? Infinity;
+  check(last < f.untrained - 0.3, `validation loss fell: ${f.untrained.toFixed(3)} (untrained) → ${last.toFixed(3)}`);
+  check(!f.hostStale, 'fit() left the host copy synced (hostStale false)');
+  const text = f.webgpu.pieces.join('');
+  console.log(`  greedy (temperature 0) ${JSON.stringify(f.prompt)} + ${JSON.stringify(text)}  (webgpu generateStream, ${f.generateMs.toFixed(0)} ms)`);
+  check(f.webgpu.pieces.length === f.maxTokens, `generateStream on webgpu streamed ${f.webgpu.pieces.length} pieces (one a token)`);
+  check(new Set(text).size >= 4, `the greedy text is not one repeated character (${new Set(text).size} distinct)`);
+  check(text === f.wasm.pieces.join(''), 'webgpu generateStream = wasm generateStream (the same weights, greedy)');
+  check(text === f.wasm.generate, 'webgpu generateStream = wasm generate()');
+  check(f.webgpu.session === text && f.wasm.session === text, 'Generator.nextAsync (greedy), webgpu and wasm, gives the same text');
 }
 
 function checkMission(name: string, m: Mission | undefined, backend: string): void {
@@ -256,6 +335,12 @@ function report(r: Results): void {
     check(Object.keys(gpuCases).length > 0, `${Object.keys(gpuCases).length} webgpu cases ran`);
     for (const [name, a] of Object.entries(gpuCases)) checkWebGpu(name, got(`webgpu ${name}`, a));
   }
+
+  console.log('\n(h) webgpu training (SwiftShader): 20 trainStepAsync steps against wasm; fit(); greedy generateStream');
+  const tr = got('webgpu trainStepAsync ×20', r.webgpuTraining);
+  if (tr !== undefined) checkWebGpuTraining(tr);
+  const gf = got('webgpu fit + generateStream', r.webgpuFit);
+  if (gf !== undefined) checkWebGpuFit(gf);
 
   console.log('\nper-epoch perplexities');
   for (const [name, a] of [['js', r.js], ['wasm', r.wasm], ['wasm ×2', r.wasmThreads2]] as const) {
