@@ -14,7 +14,8 @@ import { planSplit, Runner } from './runner.js';
 import { workspaceFactory, type Workspace } from './workspace.js';
 import { GpuEngine, type ReadRequest } from '../webgpu/gpu.js';
 import { GpuParameterDevice } from '../webgpu/optimizer.js';
-import { nonFiniteWgsl } from '../webgpu/kernels/guard.js';
+import { nonFiniteWgsl, restoreIfWgsl } from '../webgpu/kernels/guard.js';
+import { OptimizerBase, optimizerInternals, type OptimizerStateDict } from '../optim/optimizer.js';
 import { clipGradients } from '../optim/clip.js';
 import { allFinite } from '../tensor/float-array.js';
 import type { DeviceOptimizer, ParameterDevice } from '../optim/params.js';
@@ -105,7 +106,7 @@ export interface TrainStepResult {
 
 /** webgpu: the aux result slot where a training step leaves "some weight is not finite". */
 const WEIGHTS_SLOT = 35;
-const NON_FINITE = nonFiniteWgsl();
+const NON_FINITE = nonFiniteWgsl(), RESTORE_IF = restoreIfWgsl();
 
 /** What {@link LSTMLanguageModel.forwardBackward} returns. */
 export interface ForwardBackwardResult {
@@ -173,6 +174,15 @@ export class LSTMLanguageModel {
   /** webgpu: the device the parameters carry, and the snapshot a training step can be undone from. */
   readonly #device: GpuParameterDevice | undefined;
   #snapshot: GPUBuffer | undefined;
+  /** webgpu: the final state of the latest queued call, [h of every layer | c of every layer]. */
+  #carry: { state: LSTMState; buffer: GPUBuffer } | undefined;
+  /** webgpu: states whose final values are still to be read back, with how many reads. */
+  readonly #inFlight = new Map<LSTMState, number>();
+  /** webgpu: whether this call starts from the carry buffer (set by #prepareState). */
+  #fromCarry = false;
+  /** CPU backends' trainStepAsync: the weights and optimiser state before the step, made once. */
+  #before: FloatArray | undefined;
+  #savedState: OptimizerStateDict | undefined;
   /** The phase contexts of each workspace, made on its first use. */
   readonly #passes = new WeakMap<Workspace, { pass: Pass; layers: LayerContext[] }>();
 
@@ -364,7 +374,7 @@ export class LSTMLanguageModel {
     const { ws, st } = this.#prepareForward(X, state);
     this.#forward(ws, st, 0, false);
     const logits = new Float32Array(ws.logits.length);
-    await gpu.read([...this.#finalState(ws, st), { at: GpuEngine.at(ws.logits), length: logits.length, into: logits }]);
+    await this.#readWithState(gpu, ws, st, [{ at: GpuEngine.at(ws.logits), length: logits.length, into: logits }]);
     return { logits, state: st };
   }
 
@@ -373,6 +383,7 @@ export class LSTMLanguageModel {
     checkTokens('X', X, this.vocabSize, B, T);
     const st = state ?? this.initState(B);
     checkState(st, this.numLayers, B, this.numHiddens);
+    this.#prepareState(st);
     const ws = this.#runner.storage.workspace(B, T);
     readTokens(X, B, T, ws.xT);
     this.#runner.upload(ws.xT);
@@ -418,9 +429,8 @@ export class LSTMLanguageModel {
     const slot = gpu.sumLoss();
     this.#backward(ws);
     const loss = new Float32Array(1);
-    await gpu.read([
+    await this.#readWithState(gpu, ws, st, [
       { at: slot, length: 1, into: loss, aux: true },
-      ...this.#finalState(ws, st),
       { at: GpuEngine.at(ws.dh0), length: ws.dh0.length, into: ws.dh0 },
       { at: GpuEngine.at(ws.dc0), length: ws.dc0.length, into: ws.dc0 },
     ]);
@@ -448,15 +458,21 @@ export class LSTMLanguageModel {
   ): Promise<TrainStepResult> {
     const { clipNorm, clipValue } = clip;
     const gpu = this.#runner.gpu, device = this.#device;
+    const restorable = optimizer as Partial<Pick<OptimizerBase<{ readonly lr: number }>, 'stateDict' | 'loadStateDict'>>;
     if (gpu === undefined || device === undefined) {
       this.zeroGrad();
       const { loss } = this.forwardBackward(X, Y, state);
       const gradNorm = clipGradients(this.#params, clipNorm, clipValue);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, stepped: false };
-      const before = this.flatParameters.slice();
+      // What to put back if the step makes a weight non-finite: copies into arrays made once.
+      const before = (this.#before ??= this.flatParameters.slice());
+      before.set(this.flatParameters);
+      const hasState = typeof restorable.stateDict === 'function' && typeof restorable.loadStateDict === 'function';
+      const saved = hasState ? (this.#savedState = restorable.stateDict!(this.#savedState)) : undefined;
       optimizer.step();
       if (allFinite(this.flatParameters)) return { loss, gradNorm, stepped: true };
       this.flatParameters.set(before);
+      if (saved !== undefined) restorable.loadStateDict!(saved);
       return { loss, gradNorm, stepped: false };
     }
     const { ws, st } = this.#prepare(X, Y, state);
@@ -467,26 +483,69 @@ export class LSTMLanguageModel {
     const lossSlot = gpu.sumLoss();
     this.#backward(ws);
     const normSlot = device.recordClip(this.#params, { clipNorm, clipValue, lossSlot });
+    // The step, checked and (when it made a weight non-finite) undone on the GPU before anything
+    // queued after it runs: so steps can be queued without waiting for each other's results.
     this.#snapshot ??= gpu.createBuffer(count);
     gpu.copy(this.#snapshot, 0, at, count, true);
     const stateful = optimizer as unknown as DeviceOptimizer;
-    device.snapshot(stateful); // a no-op before the optimiser's first step (its state is then the host's)
+    device.snapshot(stateful);
     optimizer.step();
     gpu.dispatch(NON_FINITE, [WEIGHTS_SLOT, at, count]);
+    gpu.dispatch(RESTORE_IF, [WEIGHTS_SLOT, at, count], this.#snapshot);
+    device.restoreIf(stateful, WEIGHTS_SLOT);
     const out = new Float32Array(3);
-    await gpu.read([
+    await this.#readWithState(gpu, ws, st, [
       { at: lossSlot, length: 1, into: out, offset: 0, aux: true },
       { at: normSlot, length: 1, into: out, offset: 1, aux: true },
       { at: WEIGHTS_SLOT, length: 1, into: out, offset: 2, aux: true },
-      ...this.#finalState(ws, st),
     ]);
     const loss = out[0]! / (ws.T * ws.B), gradNorm = out[1]!;
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, stepped: false }; // skipped on the GPU
-    if (out[2] === 0) return { loss, gradNorm, stepped: true };
-    gpu.copy(this.#snapshot, 0, at, count, false); // undo the step: weights and optimiser state
-    device.restore(stateful);
-    gpu.flush();
-    return { loss, gradNorm, stepped: false };
+    const stepped = Number.isFinite(loss) && Number.isFinite(gradNorm) && out[2] === 0;
+    // Refused (the skip flag) or undone on the GPU: the host's step count takes it back too.
+    if (!stepped && optimizer instanceof OptimizerBase) optimizerInternals(optimizer).uncount();
+    return { loss, gradNorm, stepped };
+  }
+
+  /**
+   * webgpu: records copying the call's final state into the carry buffer, then reads `extra`
+   * and the final state into `st`. Until the read lands, `st` is *in flight*: a call given it
+   * starts from the carry buffer on the GPU (see #prepareState), so calls can be queued one
+   * after another without waiting.
+   */
+  async #readWithState(gpu: GpuEngine, ws: Workspace, st: LSTMState, extra: ReadRequest[]): Promise<void> {
+    const n = ws.B * this.numHiddens, L = this.numLayers;
+    if (this.#carry === undefined || this.#carry.buffer.size < 4 * 2 * L * n) {
+      this.#carry = { state: st, buffer: gpu.createBuffer(2 * L * n) };
+    }
+    const carry = this.#carry;
+    carry.state = st;
+    ws.layers.forEach((lw, l) => {
+      gpu.copy(carry.buffer, l * n, GpuEngine.at(lw.hs) + ws.T * n, n, true);
+      gpu.copy(carry.buffer, (L + l) * n, GpuEngine.at(lw.cs) + ws.T * n, n, true);
+    });
+    this.#inFlight.set(st, (this.#inFlight.get(st) ?? 0) + 1);
+    try {
+      await gpu.read([...extra, ...this.#finalState(ws, st)]);
+    } finally {
+      const left = this.#inFlight.get(st)! - 1;
+      if (left === 0) this.#inFlight.delete(st);
+      else this.#inFlight.set(st, left);
+    }
+  }
+
+  /**
+   * webgpu: where a call's starting state comes from — the carry buffer when `st` is the state
+   * the latest queued call is still computing, else its host arrays. A state in flight that
+   * another call has since replaced in the carry buffer cannot be started from: a clear Error,
+   * before anything changes.
+   */
+  #prepareState(st: LSTMState): void {
+    this.#fromCarry = false;
+    if (this.#runner.gpu === undefined || !this.#inFlight.has(st)) return;
+    if (this.#carry?.state !== st) {
+      throw new Error('Expected a state that no other call is computing: this one is still in flight from an earlier call. Await that call first.');
+    }
+    this.#fromCarry = true;
   }
 
   /** Backward through the output layer's dY (left by #forward, mode 2) and every layer. */
@@ -521,7 +580,7 @@ export class LSTMLanguageModel {
     const { ws, st } = this.#prepare(X, Y, state);
     this.#forward(ws, st, 1, false);
     const loss = new Float32Array(1);
-    await gpu.read([{ at: gpu.sumLoss(), length: 1, into: loss, aux: true }, ...this.#finalState(ws, st)]);
+    await this.#readWithState(gpu, ws, st, [{ at: gpu.sumLoss(), length: 1, into: loss, aux: true }]);
     return loss[0]! / (ws.T * ws.B);
   }
 
@@ -536,6 +595,7 @@ export class LSTMLanguageModel {
     checkTokens('Y', Y, this.vocabSize, B, T);
     const st = state ?? this.initState(B);
     checkState(st, this.numLayers, B, this.numHiddens);
+    this.#prepareState(st);
     const ws = this.#runner.storage.workspace(B, T);
     readTokens(X, B, T, ws.xT);
     readTokens(Y, B, T, ws.yT);
@@ -573,12 +633,19 @@ export class LSTMLanguageModel {
     pass.mode = mode;
     pass.dropout = dropout;
     planSplit(pass, this.#runner.threads);
+    const gpu = this.#runner.gpu, carry = this.#fromCarry ? this.#carry : undefined;
+    this.#fromCarry = false;
     for (let l = 0; l < this.numLayers; l++) {
       const lw = ws.layers[l]!;
-      copy(lw.hs, 0, state.h, l * n, n);
-      copy(lw.cs, 0, state.c, l * n, n);
-      this.#runner.upload(lw.hs, 0, n);
-      this.#runner.upload(lw.cs, 0, n);
+      if (gpu !== undefined && carry !== undefined) { // in flight: the latest call's final state, on the GPU
+        gpu.copy(carry.buffer, l * n, GpuEngine.at(lw.hs), n, false);
+        gpu.copy(carry.buffer, (this.numLayers + l) * n, GpuEngine.at(lw.cs), n, false);
+      } else {
+        copy(lw.hs, 0, state.h, l * n, n);
+        copy(lw.cs, 0, state.c, l * n, n);
+        this.#runner.upload(lw.hs, 0, n);
+        this.#runner.upload(lw.cs, 0, n);
+      }
       // Masks are drawn here, between phases, in layer order: the same on every backend and thread count.
       if (dropout) {
         fillDropoutMask(lw.mask!, T * n, this.config.dropout, this.#rng);

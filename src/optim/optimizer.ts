@@ -36,6 +36,8 @@ export interface OptimizerStateDict {
 export let optimizerInternals: (optimizer: OptimizerBase<{ readonly lr: number }>) => {
   readonly version: number;
   readonly buffers: Readonly<Record<string, readonly FloatArray[]>>;
+  /** Takes back the latest step's count (a step the device refused or undid). */
+  readonly uncount: () => void;
 };
 
 const like = (a: FloatArray): FloatArray => (a instanceof Float32Array ? new Float32Array(a.length) : new Float64Array(a.length));
@@ -62,7 +64,7 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
   #version = 0;
 
   static {
-    optimizerInternals = (o) => ({ version: o.#version, buffers: o.#buffers });
+    optimizerInternals = (o) => ({ version: o.#version, buffers: o.#buffers, uncount: () => { if (o.#step > 0) o.#step--; } });
   }
 
   /** `params` and `lr` must already be checked. Buffers start at zero. */

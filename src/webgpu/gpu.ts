@@ -68,9 +68,10 @@ export class GpuEngine {
   #auxRows = 0;
   #args!: GPUBuffer;
   #dummy: GPUBuffer;
+  #dummy2: GPUBuffer; // (one buffer may not be bound twice as writable storage)
   #bindGroup: GPUBindGroup | undefined;
-  /** Buffers bound at binding 3 (`opt`) by `dispatch`: index + 1 is a command's bind group. */
-  readonly #optBuffers: GPUBuffer[] = [];
+  /** Pairs of buffers bound at bindings 3 and 4 (`opt`, `opt2`) by `dispatch`: index + 1 is a command's bind group. */
+  readonly #optBuffers: [GPUBuffer, GPUBuffer][] = [];
   #optGroups: GPUBindGroup[] = [];
   /** Buffers made by `createBuffer`, for COPY commands: index in this list. */
   readonly #buffers: GPUBuffer[] = [];
@@ -103,7 +104,7 @@ export class GpuEngine {
       entries: [
         storage(0),
         { binding: 1, visibility: 4, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: SLOT } },
-        storage(2), storage(3),
+        storage(2), storage(3), storage(4),
       ],
     });
     const layout = device.createPipelineLayout({ bindGroupLayouts: [this.#layout] });
@@ -117,6 +118,7 @@ export class GpuEngine {
     this.#errors.push(device.popErrorScope());
     this.#kernelIndex = new Map(this.#specs.map((spec, k) => [spec, k]));
     this.#dummy = device.createBuffer({ size: 16, usage: STORAGE });
+    this.#dummy2 = device.createBuffer({ size: 16, usage: STORAGE });
     this.#args = device.createBuffer({ size: this.#argBytes.byteLength, usage: UNIFORM | COPY_DST });
     this.#ensureAux(1024);
     this.#ensureMem();
@@ -196,19 +198,19 @@ export class GpuEngine {
 
   /**
    * Records a dispatch of `kernel` (any kernel built by `wgslKernel`, compiled on first use)
-   * with `args` in its argument order; `opt` (a buffer from `createBuffer`) is bound as `opt`.
-   * For kernels beyond the table's: optimisers, clipping.
+   * with `args` in its argument order; `opt` and `opt2` (buffers from `createBuffer`) are bound
+   * as `opt` and `opt2`. For kernels beyond the table's: optimisers, clipping, the guard.
    */
-  dispatch(kernel: WgslKernel, args: ArrayLike<number>, opt?: GPUBuffer): void {
+  dispatch(kernel: WgslKernel, args: ArrayLike<number>, opt?: GPUBuffer, opt2?: GPUBuffer): void {
     this.#ensureMem();
     const k = this.#pipelineOf(kernel);
     let group = 0;
-    if (opt !== undefined) {
-      group = this.#optBuffers.indexOf(opt) + 1;
+    if (opt !== undefined || opt2 !== undefined) {
+      const a = opt ?? this.#dummy, b = opt2 ?? this.#dummy;
+      group = this.#optBuffers.findIndex(([x, y]) => x === a && y === b) + 1;
       if (group === 0) {
-        this.#optBuffers.push(opt);
+        this.#optBuffers.push([a, b]);
         group = this.#optBuffers.length;
-        this.#optGroups = [];
       }
     }
     const slot = this.#slot();
@@ -448,10 +450,10 @@ export class GpuEngine {
   #bind(): void {
     this.#optGroups = [];
     if (this.#mem === undefined || this.#aux === undefined) return;
-    this.#bindGroup = this.#makeGroup(this.#dummy);
+    this.#bindGroup = this.#makeGroup(this.#dummy, this.#dummy2);
   }
 
-  #makeGroup(opt: GPUBuffer): GPUBindGroup {
+  #makeGroup(opt: GPUBuffer, opt2: GPUBuffer): GPUBindGroup {
     return this.device.createBindGroup({
       layout: this.#layout,
       entries: [
@@ -459,14 +461,16 @@ export class GpuEngine {
         { binding: 1, resource: { buffer: this.#args, size: SLOT } },
         { binding: 2, resource: { buffer: this.#aux } },
         { binding: 3, resource: { buffer: opt } },
+        { binding: 4, resource: { buffer: opt2 } },
       ],
     });
   }
 
-  /** Bind group `group`: 0 the default, k the one with #optBuffers[k − 1] as `opt`. */
+  /** Bind group `group`: 0 the default, k the one with #optBuffers[k − 1] as `opt`, `opt2`. */
   #group(group: number): GPUBindGroup {
     if (group === 0) return this.#bindGroup!;
-    return (this.#optGroups[group] ??= this.#makeGroup(this.#optBuffers[group - 1]!));
+    const [a, b] = this.#optBuffers[group - 1]!;
+    return (this.#optGroups[group] ??= this.#makeGroup(a, b));
   }
 
   /** Frees the GPU buffers (the device stays the caller's); later calls throw. */
@@ -477,6 +481,7 @@ export class GpuEngine {
     this.#aux?.destroy();
     this.#args.destroy();
     this.#dummy.destroy();
+    this.#dummy2.destroy();
     for (const b of this.#buffers) b.destroy();
     for (const b of this.#staging) b.destroy();
   }

@@ -1,6 +1,7 @@
 import { OptimizerBase, optimizerInternals } from '../optim/optimizer.js';
 import type { DeviceOptimizer, ParameterDevice, Trainable } from '../optim/params.js';
 import { recordClip, type GpuClipOptions } from './clip.js';
+import { restoreBufferIfWgsl } from './kernels/guard.js';
 import type { GpuEngine, ReadRequest } from './gpu.js';
 import { adamWgsl, clearSkipWgsl, rmspropWgsl, sgdWgsl } from './kernels/optim.js';
 
@@ -30,6 +31,7 @@ interface GpuState {
 }
 
 const SGD_KERNEL = sgdWgsl(), ADAM = adamWgsl(), RMSPROP = rmspropWgsl(), CLEAR_SKIP = clearSkipWgsl();
+const RESTORE_BUFFER_IF = restoreBufferIfWgsl();
 
 /** The webgpu model's parameter device (one per model). */
 export class GpuParameterDevice implements ParameterDevice {
@@ -159,23 +161,30 @@ export class GpuParameterDevice implements ParameterDevice {
   }
 
   /**
-   * Records a copy of `optimizer`'s GPU state (before a step that may have to be undone);
-   * `restore` records putting it back. Nothing to do for an optimiser without state.
+   * Records a copy of `optimizer`'s GPU state (before a step that may have to be undone; its
+   * GPU state is made and uploaded first if this is its first step); `restoreIf` records
+   * putting it back when a flag is set. Nothing to do for an optimiser without state (or
+   * not one of the library's: its own step() runs on the host).
    */
   snapshot(optimizer: DeviceOptimizer): void {
-    const state = this.#states.get(optimizer as OptimizerBase<{ readonly lr: number }>);
-    if (state?.buffer === undefined) return;
+    if (!(optimizer instanceof OptimizerBase)) return;
+    const state = this.#upload(optimizer);
+    if (state.buffer === undefined) return;
     const floats = state.buffer.size / 4;
     let copy = this.#snapshots.get(state.buffer);
     if (copy === undefined) this.#snapshots.set(state.buffer, copy = this.engine.createBuffer(floats));
     this.engine.copyBuffer(state.buffer, copy, floats);
   }
 
-  /** Records putting back the state `snapshot` copied. */
-  restore(optimizer: DeviceOptimizer): void {
+  /** Records putting back the state `snapshot` copied, on the GPU, when aux[flag] ≠ 0. */
+  restoreIf(optimizer: DeviceOptimizer, flag: number): void {
     const state = this.#states.get(optimizer as OptimizerBase<{ readonly lr: number }>);
     const copy = state?.buffer === undefined ? undefined : this.#snapshots.get(state.buffer);
-    if (copy !== undefined) this.engine.copyBuffer(copy, state!.buffer!, state!.buffer!.size / 4);
+    if (copy === undefined) return;
+    const a = this.#args;
+    a[0] = flag;
+    a[1] = state!.buffer!.size / 4;
+    this.engine.dispatch(RESTORE_BUFFER_IF, a, state!.buffer!, copy);
   }
 
   /**

@@ -8,6 +8,7 @@
 //   1  a:    uniform Args             this call's arguments (a 256-byte slot, dynamic offset)
 //   2  aux:  array<f32>, read_write   GPU-only scratch: per-row losses, reductions, results
 //   3  opt:  array<f32>, read_write   an optimiser's state (its kernels only; else a dummy)
+//   4  opt2: array<f32>, read_write   a second buffer (a snapshot to restore from; else a dummy)
 // mem holds floats and token ids side by side, so it is read as u32: an id is mem[i], a float
 // ld(i) = bitcast<f32>(mem[i]) and st(i, x) stores one. (Read as f32, a small id would be a
 // subnormal float, which GPUs may flush to zero; and WebGPU forbids binding one buffer twice
@@ -45,6 +46,7 @@ const BINDINGS = `
 @group(0) @binding(0) var<storage, read_write> mem: array<u32>;
 @group(0) @binding(2) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(3) var<storage, read_write> opt: array<f32>;
+@group(0) @binding(4) var<storage, read_write> opt2: array<f32>;
 fn ld(i: u32) -> f32 { return bitcast<f32>(mem[i]); }
 fn st(i: u32, x: f32) { mem[i] = bitcast<u32>(x); }
 `;

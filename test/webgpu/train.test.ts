@@ -117,3 +117,66 @@ describe('the host copy of a webgpu model', () => {
     expect(new LSTMLanguageModel(options()).hostStale).toBe(false);
   });
 });
+
+describe('queued steps: results read back lagged', () => {
+  it('steps queued without awaiting (one carried state) equal steps awaited one by one, bit for bit', async () => {
+    const make = async () => {
+      const m = new LSTMLanguageModel({ ...options(), backend: 'webgpu', gpuDevice: await testDevice() });
+      return { m, adam: new Adam(m.parameters(), { lr: 1e-2 }), s: m.initState(2) };
+    };
+    const rng = new Random(9);
+    const batches = Array.from({ length: 5 }, () => {
+      const X = Array.from({ length: 2 }, () => Array.from({ length: 6 }, () => Math.floor(rng.uniform() * vocab.size)));
+      return { X, Y: X.map((r) => r.map((x) => (x + 3) % vocab.size)) };
+    });
+    const a = await make(), b = await make();
+    const queued = batches.map(({ X, Y }) => a.m.trainStepAsync(X, Y, a.s, a.adam, { clipNorm: 1 })); // no await in between
+    const lagged = await Promise.all(queued);
+    const awaited = [];
+    for (const { X, Y } of batches) awaited.push(await b.m.trainStepAsync(X, Y, b.s, b.adam, { clipNorm: 1 }));
+    expect(lagged).toEqual(awaited);
+    expect(Array.from(a.s.h)).toEqual(Array.from(b.s.h));
+    await a.m.sync();
+    await b.m.sync();
+    expect(a.m.flatParameters).toEqual(b.m.flatParameters);
+    expect(a.adam.stepCount).toBe(5);
+  });
+
+  it('a diverging step queued between good ones is undone on the GPU before the next one runs', async () => {
+    const make = async () => { // no dropout: the undone step still draws its masks
+      const m = new LSTMLanguageModel({ ...options({ dropout: 0 }), backend: 'webgpu', gpuDevice: await testDevice() });
+      return { m, sgd: new SGD(m.parameters(), { lr: 0.1, momentum: 0.9 }) };
+    };
+    const X = [[1, 2, 3], [4, 5, 6]], Y = [[2, 3, 4], [5, 6, 7]];
+    const a = await make(), b = await make();
+    const first = a.m.trainStepAsync(X, Y, undefined, a.sgd);
+    a.sgd.lr = 1e39;
+    const bad = a.m.trainStepAsync(X, Y, undefined, a.sgd);
+    a.sgd.lr = 0.1;
+    const third = a.m.trainStepAsync(X, Y, undefined, a.sgd);
+    const results = await Promise.all([first, bad, third]);
+    expect(results.map((r) => r.stepped)).toEqual([true, false, true]);
+    expect(a.sgd.stepCount).toBe(2); // the undone step is not counted
+    const b1 = await b.m.trainStepAsync(X, Y, undefined, b.sgd);
+    const b2 = await b.m.trainStepAsync(X, Y, undefined, b.sgd);
+    expect([results[0], results[2]]).toEqual([b1, b2]);
+    await a.m.sync();
+    await b.m.sync();
+    expect(a.m.flatParameters).toEqual(b.m.flatParameters);
+    expect(a.sgd.stateDict().buffers.momentumBuffer).toEqual(b.sgd.stateDict().buffers.momentumBuffer);
+  });
+
+  it('forwardAsync calls queued on one state chain it; a state replaced in flight is refused', async () => {
+    const m = new LSTMLanguageModel({ ...options(), backend: 'webgpu', gpuDevice: await testDevice() });
+    const s = m.initState(1), t = m.initState(1);
+    const p1 = m.forwardAsync([[1, 2]], s), p2 = m.forwardAsync([[3, 4]], s);
+    const [, second] = await Promise.all([p1, p2]);
+    const whole = await m.forwardAsync([[1, 2, 3, 4]]);
+    expectNear(second.logits, Array.from(whole.logits.subarray(2 * vocab.size)), 1e-6, 'logits of the chained call');
+    const q = m.forwardAsync([[1]], s);
+    const r = m.forwardAsync([[1]], t); // t is now the carried one; s still in flight
+    await expect(m.forwardAsync([[1]], s)).rejects.toThrow(/still in flight/);
+    await Promise.all([q, r]);
+    expect((await m.forwardAsync([[1]], s)).logits.length).toBe(vocab.size); // landed: fine again
+  });
+});

@@ -1,4 +1,4 @@
-import { u32s, wgslKernel, type WgslKernel } from '../wgsl.js';
+import { elementwiseMain, grid, u32s, wgslKernel, type WgslKernel } from '../wgsl.js';
 
 // The divergence checks of a training step on the GPU. Finiteness is tested on the bits (an
 // exponent of all ones is ∞ or NaN), never with x != x: WGSL lets compilers assume that
@@ -33,4 +33,19 @@ ${NON_FINITE}
 fn main() {
   if (nonFinite(bitcast<u32>(aux[a.slot]))) { aux[a.flag] = 1.0; }
 }`, () => [1, 1, 1]);
+}
+
+/**
+ * restoreIf(flag, at, n): when aux[flag] ≠ 0, mem[at .. at + n) = opt[0 .. n) — the weights put
+ * back from the snapshot taken before the step, on the GPU, before anything queued later runs.
+ */
+export function restoreIfWgsl(): WgslKernel {
+  return wgslKernel(u32s('flag', 'at', 'n'), elementwiseMain('a.n', `
+  if (aux[a.flag] != 0.0) { mem[a.at + i] = bitcast<u32>(opt[i]); }`), (x) => grid(x.n!, 256));
+}
+
+/** restoreBufferIf(flag, n): when aux[flag] ≠ 0, opt[0 .. n) = opt2[0 .. n) — an optimiser's state put back. */
+export function restoreBufferIfWgsl(): WgslKernel {
+  return wgslKernel(u32s('flag', 'n'), elementwiseMain('a.n', `
+  if (aux[a.flag] != 0.0) { opt[i] = opt2[i]; }`), (x) => grid(x.n!, 256));
 }
