@@ -9,7 +9,9 @@
 // wasm, two threads (Blob-URL workers) against one, throughput at H = 256, and the library in
 // a dedicated module worker; then the playground page (examples/playground/): ~10 s of
 // training, the loss falls, a sample streams, a checkpoint saved, reset and loaded back, and a
-// screenshot in out/browser/playground.png (`--library-only` skips it, `--playground-only` runs only it). Exits 1 on any failed
+// screenshot in out/browser/playground.png; then its WebGPU choice: a Tiny model trains a few
+// steps on SwiftShader, samples, saves (out/browser/playground-webgpu.png) (`--library-only`
+// skips the playground, `--playground-only` runs only it). Exits 1 on any failed
 // check, page error or console error.
 //
 // WebGPU: Chromium is launched with WebGPU on SwiftShader, its software Vulkan (the flags in
@@ -352,11 +354,12 @@ function report(r: Results): void {
 
 interface PlaygroundState {
   ready: boolean; training: boolean; loaded: number; samples: number; sampleText: string; longestSample: string; saved: number | null; errors: string[];
-  speed: number; vocabSize: number;
-  model: { step: number; layers: number; hidden: number; backend: string; threads: number; vocabSize: number } | null;
+  speed: number; vocabSize: number; gpu: { available: boolean; adapter?: string; reason?: string } | null;
+  model: { step: number; layers: number; hidden: number; backend: string; threads: number; vocabSize: number; adapter: string | null } | null;
   curves: { trainSteps: number[]; trainLoss: number[]; valSteps: number[]; valLoss: number[] };
 }
 const SCREENSHOT = resolve(root, 'out', 'browser', 'playground.png');
+const SCREENSHOT_WEBGPU = resolve(root, 'out', 'browser', 'playground-webgpu.png');
 
 /** examples/playground/: train ~10 s, the loss falls, a sample streams, save, reset, load the file back. */
 async function playground(browser: Browser, origin: string, problems: string[]): Promise<void> {
@@ -412,9 +415,78 @@ async function playground(browser: Browser, origin: string, problems: string[]):
   await waitFor('!s.training');
   const resumed = (await read()).curves.trainLoss.slice(trainLoss.length);
   check(mean(resumed) < first - 0.5, `training continues from the loaded weights: loss ${mean(resumed).toFixed(3)} (untrained ${first.toFixed(3)})`);
+  await playgroundWebGpu(page, read, waitFor);
   const errors = (await read()).errors;
   check(errors.length === 0, `playground errors: ${errors.length === 0 ? 'none' : errors.join('; ')}`);
   await page.close();
+}
+
+/**
+ * The playground's WebGPU choice (SwiftShader here): offered with the adapter's description,
+ * a Tiny model trains a few steps through fit() on the GPU (on the first 24k characters, so
+ * that validation is one batch: SwiftShader takes ~3 s a step at B 32 × T 64), samples stream
+ * (Generator.nextAsync), the loss falls; a checkpoint saved while it trains (synced at the next
+ * step) loads back onto the GPU and samples.
+ */
+async function playgroundWebGpu(
+  page: Page, read: () => Promise<PlaygroundState>, waitFor: (test: string, timeout?: number) => Promise<unknown>,
+): Promise<void> {
+  await page.click('#reset');
+  await waitFor('s.model === null');
+  await waitFor('s.gpu !== null', 30_000);
+  const { gpu } = await read();
+  check(gpu?.available === true, `WebGPU offered: ${gpu?.available ? `adapter '${gpu.adapter}'` : `no (${gpu?.reason})`}`);
+  if (gpu?.available !== true) return;
+  const shown = await page.evaluate(() => ({
+    hidden: document.getElementById('webgpu-choice')!.hidden, info: document.getElementById('gpu-info')!.textContent,
+  }));
+  check(!shown.hidden && shown.info === gpu.adapter, `the WebGPU (GPU) choice is shown with '${shown.info}'`);
+  await page.evaluate(() => {
+    const text = document.getElementById('text') as HTMLTextAreaElement;
+    text.value = text.value.slice(0, 24_000);
+    text.dispatchEvent(new Event('input'));
+  });
+  await page.click('label:has(input[name=size][value=tiny])');
+  await page.click('#webgpu-choice');
+  const samplesBefore = (await read()).samples;
+  const started = Date.now();
+  await page.click('#train');
+  await waitFor('s.training && s.model?.backend === "webgpu"', 30_000);
+  await waitFor(`s.curves.trainLoss.length >= 3 && s.samples > ${samplesBefore} && s.sampleText.length >= 12 && s.curves.valLoss.length >= 2`, 120_000);
+  // Save while it trains: the worker syncs the host copy at the next step, then saves.
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.click('#save')]);
+  await page.click('#train'); // pause
+  await waitFor('!s.training', 60_000);
+  const seconds = (Date.now() - started) / 1000;
+  const s = await read();
+  const m = s.model!;
+  const { trainLoss, valLoss } = s.curves;
+  console.log(`  WebGPU: ${m.layers}×${m.hidden} on ${m.backend} (${m.adapter}): ${m.step} steps in ${seconds.toFixed(1)} s with evaluations and samples, ${Math.round(s.speed)} chars/s`);
+  check(m.backend === 'webgpu' && m.adapter === gpu.adapter && m.layers === 1 && m.hidden === 64, `a Tiny model on webgpu (${m.layers}×${m.hidden}, ${m.backend}, '${m.adapter}')`);
+  const info = await page.evaluate(() => document.getElementById('model-info')!.textContent ?? '');
+  check(info.includes(`WebGPU on ${gpu.adapter}`), `the model line names the GPU: '${info}'`);
+  check(trainLoss.length >= 4 && trainLoss.at(-1)! < trainLoss[0]!, `training loss fell on the GPU: ${trainLoss.map((l) => l.toFixed(3)).join(' → ')}`);
+  check(valLoss.at(-1)! < valLoss[0]!, `validation loss fell: ${valLoss[0]!.toFixed(3)} → ${valLoss.at(-1)!.toFixed(3)} (${valLoss.length} evaluations)`);
+  check(s.samples > samplesBefore && s.sampleText.length >= 12, `a sample streamed from the GPU: ${JSON.stringify(s.sampleText.slice(-60))}`);
+  await page.screenshot({ path: SCREENSHOT_WEBGPU, fullPage: true });
+  console.log(`  screenshot: ${SCREENSHOT_WEBGPU}`);
+  const file = await download.path();
+  const bytes = await readFile(file);
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as { __metadata__?: { format?: string } };
+  const savedStep = Number(/step(\d+)/.exec(download.suggestedFilename())?.[1]);
+  check(header.__metadata__?.format === 'lstm-lm.checkpoint' && savedStep >= 4 && savedStep <= m.step,
+    `saved while training on the GPU (synced at step ${savedStep}): ${download.suggestedFilename()}, ${(bytes.length / 1e6).toFixed(2)} MB`);
+  await page.click('#reset');
+  await waitFor('s.model === null');
+  const loadedBefore = (await read()).loaded, samplesLoaded = (await read()).samples;
+  await page.setInputFiles('#load', file); // WebGPU still chosen: onto the GPU
+  await waitFor(`s.loaded === ${loadedBefore + 1}`, 30_000);
+  await waitFor(`s.samples > ${samplesLoaded} && s.sampleText.length >= 12`, 60_000);
+  const loaded = await read();
+  check(loaded.model?.backend === 'webgpu' && loaded.model.step === savedStep,
+    `loaded it back onto the GPU: ${loaded.model?.backend}, step ${loaded.model?.step}; it samples (idle, nextAsync): ${JSON.stringify(loaded.sampleText.slice(0, 30))}`);
+  await page.click('#reset');
+  await waitFor('s.model === null');
 }
 
 function watch(page: Page, problems: string[], where: string): void {

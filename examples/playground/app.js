@@ -8,6 +8,7 @@ const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'modu
 const state = {
   ready: false, model: null, training: false, curves: { trainSteps: [], trainLoss: [], valSteps: [], valLoss: [] },
   vocabSize: 0, samples: 0, sampleText: '', longestSample: '', saved: null, loaded: 0, errors: [], speed: 0,
+  gpu: null, // { available, adapter } or { available: false, reason } once the worker has asked for a GPU
 };
 globalThis.__playground = state;
 
@@ -44,6 +45,7 @@ fetch('../../data/timemachine.txt').then((r) => (r.ok ? r.text() : Promise.rejec
 // ------------------------------------------------------------------ controls
 
 const size = () => document.querySelector('input[name=size]:checked').value;
+const backend = () => document.querySelector('input[name=backend]:checked').value;
 function status(text, error = false) {
   $('status').textContent = text;
   $('status').classList.toggle('error', error);
@@ -56,7 +58,7 @@ function controls() {
   $('save').disabled = !has;
   $('resample').disabled = !has;
   textArea.readOnly = has;
-  for (const input of document.querySelectorAll('input[name=size]')) input.disabled = has;
+  for (const input of document.querySelectorAll('input[name=size], input[name=backend]')) input.disabled = has;
   $('dot').classList.toggle('on', state.training);
 }
 
@@ -68,7 +70,7 @@ $('train').addEventListener('click', () => {
   if (state.model === null) {
     const text = textArea.value;
     if (Array.from(text).length < 5000) return status('the text is too short: paste at least a few thousand characters', true);
-    worker.postMessage({ type: 'create', text, size: size() });
+    worker.postMessage({ type: 'create', text, size: size(), backend: backend() });
   }
   worker.postMessage({ type: 'train' });
 });
@@ -82,7 +84,7 @@ $('load').addEventListener('change', () => {
 async function loadFile(file) {
   status(`loading ${file.name}…`);
   const bytes = await file.arrayBuffer();
-  worker.postMessage({ type: 'load', bytes, text: textArea.value }, [bytes]);
+  worker.postMessage({ type: 'load', bytes, text: textArea.value, backend: backend() }, [bytes]);
 }
 const temperature = $('temperature');
 temperature.addEventListener('input', () => {
@@ -93,8 +95,15 @@ $('resample').addEventListener('click', () => worker.postMessage({ type: 'sample
 
 // ------------------------------------------------------------------ the worker's reports
 
+/** The engine line in the footer: the CPU's, then the GPU's once the worker has asked for one. */
+function engine() {
+  const cpu = `${state.engine.simd ? 'WebAssembly SIMD' : 'no SIMD: plain JavaScript'} · ${state.engine.crossOriginIsolated ? `threads: up to ${state.engine.cores}` : 'not cross-origin isolated: one thread'}`;
+  const gpu = state.gpu === null ? '' : state.gpu.available ? ` · WebGPU: ${state.gpu.adapter}` : ` · no WebGPU (${state.gpu.reason})`;
+  $('engine').textContent = `· ${cpu}${gpu}`;
+}
+
 function describeModel(m) {
-  const threads = `${m.backend}${m.threads > 1 ? ` × ${m.threads} threads` : ''}`;
+  const threads = m.backend === 'webgpu' ? `WebGPU on ${m.adapter}` : `${m.backend}${m.threads > 1 ? ` × ${m.threads} threads` : ''}`;
   return `${m.layers}×${m.hidden}${m.dropout > 0 ? `, dropout ${m.dropout}` : ''} · ${m.parameters.toLocaleString('en-US')} parameters · ` +
     `${m.vocabSize} tokens · B ${m.B} × T ${m.T} · ${threads}`;
 }
@@ -103,8 +112,18 @@ worker.onmessage = ({ data: m }) => {
   switch (m.type) {
     case 'ready':
       state.ready = true;
-      $('engine').textContent = `· ${m.simd ? 'WebAssembly SIMD' : 'no SIMD: plain JavaScript'} · ${m.crossOriginIsolated ? `threads: up to ${m.cores}` : 'not cross-origin isolated: one thread'}`;
+      state.engine = { simd: m.simd, crossOriginIsolated: m.crossOriginIsolated, cores: m.cores };
+      engine();
       status('ready: press Train');
+      break;
+    case 'gpu':
+      // WebGPU is offered only where the browser gave an adapter and a device.
+      state.gpu = m.available ? { available: true, adapter: m.adapter } : { available: false, reason: m.reason };
+      $('webgpu-choice').hidden = !m.available;
+      $('gpu-info').textContent = m.available ? m.adapter : '';
+      $('webgpu-choice').title = m.available ? `WebGPU on ${m.adapter}` : '';
+      if (!m.available && backend() === 'webgpu') document.querySelector('input[name=backend][value=cpu]').checked = true;
+      if (state.engine !== undefined) engine();
       break;
     case 'created':
       state.model = m.model;

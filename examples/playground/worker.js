@@ -2,9 +2,14 @@
 // macrotask, so messages from the page are handled between minibatches), evaluates on the
 // held-out tail of the text every few seconds, and streams samples to the page a few
 // characters at a time — between training steps while it trains, on a timer otherwise.
+//
+// Two backends: the CPU (WebAssembly SIMD, threads when cross-origin isolated) and, where
+// navigator.gpu gives an adapter, WebGPU. A webgpu model computes asynchronously: fit() queues
+// each step on the GPU, samples come from Generator.nextAsync (one call in flight at a time),
+// and its host copy of the weights is brought back with `await model.sync()` before saving.
 import {
   Adam, Generator, LSTMLanguageModel, SeqDataLoader, evaluate, fit, loadCheckpoint, loadCorpus, parameterCount,
-  resolveThreads, saveCheckpoint, splitCorpus, wasmSimdSupported,
+  requestGpuDevice, resolveThreads, saveCheckpoint, splitCorpus, wasmSimdSupported,
 } from '../../dist/index.js';
 
 const SIZES = {
@@ -18,7 +23,7 @@ const SAMPLE_TOKENS = 280;
 const MAX_VALIDATION = 30_000;
 
 // { model, vocab, optimizer, loader, validation, B, T, state (fit's, to continue after a pause), step (shown),
-//   stepOffset (a loaded checkpoint's step), curves, size }
+//   stepOffset (a loaded checkpoint's step), curves, size, gpu (a webgpu model), pendingSave (webgpu: at the next step) }
 let run = null;
 let controller = null;
 let training = false;
@@ -26,6 +31,9 @@ let temperature = 0.8;
 let sampler = null; // { generator, id, left, step }
 let sampleId = 0;
 let idleTimer = null;
+let gpu = null; // { device, adapter: a description of the GPU } once requestGpuDevice() resolved
+let training_ = null; // the promise of the running train() (a webgpu model is disposed only after it)
+let sampling = null; // the promise of the webgpu sample in flight (Generator.nextAsync calls must not overlap)
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 const now = () => performance.now();
@@ -35,7 +43,7 @@ function describe(r) {
   return {
     layers: c.numLayers, hidden: c.numHiddens, dropout: c.dropout, vocabSize: c.vocabSize,
     parameters: parameterCount(c), backend: r.model.backend, threads: r.model.threads, B: r.B, T: r.T,
-    step: r.step, size: r.size,
+    step: r.step, size: r.size, adapter: r.gpu ? gpu?.adapter ?? null : null,
   };
 }
 
@@ -70,10 +78,48 @@ function sampleSome(n) {
   }
 }
 
+/**
+ * {@link sampleSome} for a webgpu model: each token awaits Generator.nextAsync (the GPU's logits
+ * come back, the draw is made here). Resolves false, doing nothing, while another is in flight.
+ */
+async function sampleSomeAsync(n) {
+  if (run === null || sampling !== null) return false;
+  sampling = (async () => {
+    if (sampler === null) newSample();
+    const s = sampler;
+    let text = '';
+    for (let i = 0; i < n && s.left > 0 && sampler === s; i++, s.left--) text += await s.generator.nextAsync({ temperature });
+    if (text !== '') post({ type: 'sample-piece', id: s.id, text });
+    if (s.left === 0 && sampler === s) {
+      post({ type: 'sample-end', id: s.id });
+      sampler = null;
+    }
+  })();
+  try {
+    await sampling;
+  } finally {
+    sampling = null;
+  }
+  return true;
+}
+
 /** When not training: keep the current sample streaming on a timer; stop at its end. */
 function idleSampling() {
   clearTimeout(idleTimer);
   if (training || run === null) return;
+  if (run.gpu) {
+    const tick = async () => {
+      if (training || run === null) return;
+      try {
+        const ran = await sampleSomeAsync(3);
+        if (!training && run !== null && (sampler !== null || !ran)) idleTimer = setTimeout(tick, 25);
+      } catch (error) {
+        post({ type: 'error', message: `${error.name}: ${error.message}` });
+      }
+    };
+    idleTimer = setTimeout(tick, 25);
+    return;
+  }
   const tick = () => {
     if (training || run === null) return;
     sampleSome(3);
@@ -82,42 +128,57 @@ function idleSampling() {
   idleTimer = setTimeout(tick, 25);
 }
 
-async function validate() {
-  const { loss } = await evaluate(run.model, run.validation, { batchSize: run.B, numSteps: run.T });
-  const step = describe(run).step;
-  run.curves.valSteps.push(step);
-  run.curves.valLoss.push(loss);
+async function validate(r = run) {
+  const { loss } = await evaluate(r.model, r.validation, { batchSize: r.B, numSteps: r.T });
+  const step = describe(r).step;
+  r.curves.valSteps.push(step);
+  r.curves.valLoss.push(loss);
   post({ type: 'eval', step, loss });
 }
 
-async function train() {
+/** Trains until stopped; a second call while it runs gets the same promise (reset awaits it for a webgpu model). */
+function train() {
+  training_ ??= trainLoop().finally(() => { training_ = null; });
+  return training_;
+}
+
+async function trainLoop() {
   if (run === null || training) return;
+  const r = run; // reset() may clear `run` while a webgpu step is in flight: this run finishes its step
   training = true;
   clearTimeout(idleTimer);
   controller = new AbortController();
-  post({ type: 'status', training: true, model: describe(run) });
+  if (r.gpu) await sampling?.catch(() => {}); // an idle sample's forwardAsync finishes before the first step is queued
+  post({ type: 'status', training: true, model: describe(r) });
   let lastEval = now();
-  if (run.curves.valSteps.length === 0) await validate(); // the untrained model: ≈ ln V
+  if (r.curves.valSteps.length === 0) await validate(r); // the untrained model: ≈ ln V
   try {
-    const result = await fit(run.model, run.loader, run.optimizer, {
+    const result = await fit(r.model, r.loader, r.optimizer, {
       epochs: 1_000_000,
       clipNorm: 5,
       signal: controller.signal,
-      ...(run.state === null ? {} : { resumeFrom: run.state }),
+      ...(r.state === null ? {} : { resumeFrom: r.state }),
       onStep: async (s) => {
-        const step = run.stepOffset + s.step;
-        run.step = step;
-        run.curves.trainSteps.push(step);
-        run.curves.trainLoss.push(s.loss);
+        const step = r.stepOffset + s.step;
+        r.step = step;
+        r.curves.trainSteps.push(step);
+        r.curves.trainLoss.push(s.loss);
         post({ type: 'step', step, loss: s.loss, epoch: s.epoch, tokensPerSecond: s.tokensPerSecond });
-        sampleSome(6);
+        if (r.gpu) {
+          if (run !== r) return; // reset: fit stops before its next step
+          await sampleSomeAsync(6);
+          if (r.pendingSave) await save(null, true);
+        } else {
+          sampleSome(6);
+        }
         if (now() - lastEval > EVAL_SECONDS * 1000) {
-          await validate();
+          await validate(r);
           lastEval = now();
         }
       },
     });
-    run.state = result.state;
+    r.state = result.state;
+    if (r.gpu && r.pendingSave && run === r) await save(null, true); // paused before the step it waited for (fit synced)
   } catch (error) {
     post({ type: 'error', message: `${error.name}: ${error.message}` });
   } finally {
@@ -134,31 +195,55 @@ function stop() {
   controller?.abort();
 }
 
-function reset() {
+/** Stops and frees the model; a webgpu model only once its queued work is done (the step and sample in flight). */
+async function reset() {
   stop();
   clearTimeout(idleTimer);
   sampler = null;
-  run?.model.dispose();
+  const old = run;
   run = null;
+  if (old?.gpu) {
+    await training_;
+    await sampling?.catch(() => {});
+  }
+  old?.model.dispose();
 }
 
-function create({ text, size }) {
-  reset();
+/** The GPU for a 'webgpu' request, or a clear error when this page has none. */
+function gpuFor(backend) {
+  if (backend !== 'webgpu') return null;
+  if (gpu === null) throw new Error('WebGPU is not available here: choose the CPU');
+  return gpu;
+}
+
+async function create({ text, size, backend }) {
+  await reset();
+  const g = gpuFor(backend);
   const s = SIZES[size];
   const { vocab, train: ids, validation } = data(text, undefined, s.B, s.T);
   const model = new LSTMLanguageModel({
     vocabSize: vocab.size, numHiddens: s.numHiddens, numLayers: s.numLayers, dropout: s.dropout, init: 'pytorch',
-    seed: 1, threads: 'auto',
+    seed: 1, ...(g === null ? { threads: 'auto' } : { backend: 'webgpu', gpuDevice: g.device }),
   });
   run = {
     model, vocab, optimizer: new Adam(model.parameters(), { lr: 3e-3 }),
     loader: new SeqDataLoader(ids, { batchSize: s.B, numSteps: s.T, seed: 1 }), validation, B: s.B, T: s.T,
     state: null, step: 0, stepOffset: 0, size, curves: { trainSteps: [], trainLoss: [], valSteps: [], valLoss: [] },
+    gpu: g !== null, pendingSave: false,
   };
   post({ type: 'created', model: describe(run) });
 }
 
-function save() {
+/** Posts a checkpoint. A webgpu model's host copy is current only after `await model.sync()`: while it trains, that waits for the next step (`atStep`). */
+async function save(_message, atStep = false) {
+  if (run.gpu) {
+    if (training && !atStep) {
+      run.pendingSave = true;
+      return;
+    }
+    run.pendingSave = false;
+    await run.model.sync();
+  }
   const { model, vocab, optimizer, curves } = run;
   const info = describe(run);
   const bytes = saveCheckpoint(model, {
@@ -174,9 +259,10 @@ function save() {
   post({ type: 'saved', bytes, step: info.step }, [bytes.buffer]);
 }
 
-function load({ bytes, text }) {
-  reset();
-  const loaded = loadCheckpoint(new Uint8Array(bytes), { threads: resolveThreads('auto') });
+async function load({ bytes, text, backend }) {
+  await reset();
+  const g = gpuFor(backend);
+  const loaded = loadCheckpoint(new Uint8Array(bytes), g === null ? { threads: resolveThreads('auto') } : { backend: 'webgpu', gpuDevice: g.device });
   const t = loaded.training;
   const fromPlayground = t?.format === 'lstm-lm/playground';
   const B = fromPlayground ? t.B : 32, T = fromPlayground ? t.T : 64;
@@ -190,6 +276,7 @@ function load({ bytes, text }) {
     curves: c === undefined
       ? { trainSteps: [], trainLoss: [], valSteps: [], valLoss: [] }
       : { trainSteps: Array.from(c.trainSteps), trainLoss: Array.from(c.trainLoss), valSteps: Array.from(c.valSteps), valLoss: Array.from(c.valLoss) },
+    gpu: g !== null, pendingSave: false,
   };
   run.step = run.stepOffset;
   post({ type: 'loaded', model: describe(run), curves: run.curves, vocab: loaded.vocab.idxToToken.length });
@@ -197,7 +284,7 @@ function load({ bytes, text }) {
 }
 
 const handlers = {
-  create, train, stop, reset: () => { reset(); post({ type: 'reset' }); }, save, load,
+  create, train, stop, reset: async () => { await reset(); post({ type: 'reset' }); }, save, load,
   temperature: ({ value }) => { temperature = value; },
   sample: () => { if (run !== null) { sampler = null; if (!training) idleSampling(); } },
 };
@@ -210,3 +297,25 @@ self.onmessage = async ({ data: message }) => {
   }
 };
 post({ type: 'ready', crossOriginIsolated: globalThis.crossOriginIsolated === true, cores: navigator.hardwareConcurrency ?? 1, simd: wasmSimdSupported() });
+
+/** What the page shows of the GPU: the adapter's description, or what it has (vendor, architecture, device). */
+function describeAdapter(info) {
+  if (info === undefined || info === null) return 'a GPU';
+  const text = info.description || [info.vendor, info.architecture, info.device].filter((x) => x).join(' ');
+  return text || 'a GPU';
+}
+
+// WebGPU: offered only where navigator.gpu gives an adapter and a device. A rejection (no
+// navigator.gpu, no adapter, no device) leaves the CPU, and the page says why.
+requestGpuDevice().then(
+  (device) => {
+    gpu = { device, adapter: describeAdapter(device.adapterInfo) };
+    post({ type: 'gpu', available: true, adapter: gpu.adapter });
+    device.lost.then((info) => {
+      gpu = null;
+      post({ type: 'gpu', available: false, reason: `the GPU was lost (${info.message || info.reason})` });
+      if (run?.gpu) post({ type: 'error', message: 'the GPU was lost: reset, and train on the CPU' });
+    });
+  },
+  (error) => post({ type: 'gpu', available: false, reason: error.message }),
+);
