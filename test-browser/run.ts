@@ -489,6 +489,28 @@ async function playgroundWebGpu(
   await waitFor('s.model === null');
 }
 
+/** The playground in a Chromium without WebGPU's flags (no adapter): the choice stays hidden, the CPU chosen, the footer says why. */
+async function playgroundWithoutGpu(origin: string, problems: string[]): Promise<void> {
+  const plain = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await plain.newPage();
+    watch(page, problems, 'playground without WebGPU');
+    await page.goto(`${origin}/examples/playground/index.html`);
+    await page.waitForFunction(() => (globalThis as unknown as { __playground?: PlaygroundState }).__playground?.gpu != null, undefined, { timeout: 30_000 });
+    const seen = await page.evaluate(() => ({
+      gpu: (globalThis as unknown as { __playground: PlaygroundState }).__playground.gpu,
+      hidden: document.getElementById('webgpu-choice')!.hidden,
+      chosen: (document.querySelector('input[name=backend]:checked') as HTMLInputElement).value,
+      engine: document.getElementById('engine')!.textContent ?? '',
+      errors: (globalThis as unknown as { __playground: PlaygroundState }).__playground.errors,
+    }));
+    check(seen.gpu?.available === false && seen.hidden && seen.chosen === 'cpu' && seen.errors.length === 0,
+      `without WebGPU (no flags): the choice hidden, CPU chosen, no error; footer '${seen.engine}'`);
+  } finally {
+    await plain.close();
+  }
+}
+
 function watch(page: Page, problems: string[], where: string): void {
   page.on('pageerror', (error) => problems.push(`${where}: page error: ${error.message}`));
   page.on('console', (message) => {
@@ -534,7 +556,10 @@ try {
     else report(results);
     await page.close();
   }
-  if (!process.argv.includes('--library-only')) await playground(browser, origin, problems);
+  if (!process.argv.includes('--library-only')) {
+    await playground(browser, origin, problems);
+    await playgroundWithoutGpu(origin, problems);
+  }
 } catch (error) {
   failures.push(`runner: ${(error as Error).message}`);
 } finally {

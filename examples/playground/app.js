@@ -98,7 +98,7 @@ $('resample').addEventListener('click', () => worker.postMessage({ type: 'sample
 /** The engine line in the footer: the CPU's, then the GPU's once the worker has asked for one. */
 function engine() {
   const cpu = `${state.engine.simd ? 'WebAssembly SIMD' : 'no SIMD: plain JavaScript'} · ${state.engine.crossOriginIsolated ? `threads: up to ${state.engine.cores}` : 'not cross-origin isolated: one thread'}`;
-  const gpu = state.gpu === null ? '' : state.gpu.available ? ` · WebGPU: ${state.gpu.adapter}` : ` · no WebGPU (${state.gpu.reason})`;
+  const gpu = state.gpu === null ? '' : state.gpu.available ? ` · WebGPU: ${state.gpu.adapter}` : ` · no WebGPU: ${state.gpu.reason.replace(/\.$/, '')}`;
   $('engine').textContent = `· ${cpu}${gpu}`;
 }
 

@@ -317,5 +317,5 @@ requestGpuDevice().then(
       if (run?.gpu) post({ type: 'error', message: 'the GPU was lost: reset, and train on the CPU' });
     });
   },
-  (error) => post({ type: 'gpu', available: false, reason: error.message }),
+  (error) => post({ type: 'gpu', available: false, reason: error instanceof TypeError ? 'this browser has no navigator.gpu' : error.message }),
 );
