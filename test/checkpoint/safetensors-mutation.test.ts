@@ -92,6 +92,19 @@ describe('encodeSafetensors: argument errors', () => {
   });
 });
 
+describe('every dtype round-trips, inside a test', () => {
+  it('I64, U64, I32, U32 (the fixtures of safetensors.test.ts are built at import)', () => {
+    const tensors = [
+      { name: 'a', dtype: 'I64', shape: [2], data: BigInt64Array.of(-(2n ** 63n), 5n) },
+      { name: 'b', dtype: 'U64', shape: [1], data: BigUint64Array.of(2n ** 64n - 1n) },
+      { name: 'c', dtype: 'I32', shape: [1], data: Int32Array.of(-7) },
+      { name: 'd', dtype: 'U32', shape: [1], data: Uint32Array.of(2 ** 32 - 1) },
+    ] as const;
+    const back = decodeSafetensors(encodeSafetensors(tensors as never)).tensors;
+    for (const { name, dtype, shape, data } of tensors) expect(back.get(name)).toEqual({ dtype, shape, data });
+  });
+});
+
 describe('decodeSafetensors: codes, messages and byte offsets', () => {
   it('names limits.maxHeaderBytes', () => {
     expect(() => decodeSafetensors(file('{}'), { maxHeaderBytes: 0 })).toThrow(/^Expected `limits\.maxHeaderBytes` to be /);
