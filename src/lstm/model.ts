@@ -14,8 +14,8 @@ import { planSplit, Runner } from './runner.js';
 import { workspaceFactory, type Workspace } from './workspace.js';
 import { GpuEngine, type ReadRequest } from '../webgpu/gpu.js';
 import { GpuParameterDevice } from '../webgpu/optimizer.js';
-import { nonFiniteWgsl, restoreIfWgsl } from '../webgpu/kernels/guard.js';
-import { OptimizerBase, optimizerInternals, type OptimizerStateDict } from '../optim/optimizer.js';
+import { GpuCalls } from '../webgpu/calls.js';
+import type { OptimizerBase, OptimizerStateDict } from '../optim/optimizer.js';
 import { clipGradients } from '../optim/clip.js';
 import { allFinite } from '../tensor/float-array.js';
 import type { DeviceOptimizer, ParameterDevice } from '../optim/params.js';
@@ -104,10 +104,6 @@ export interface TrainStepResult {
   stepped: boolean;
 }
 
-/** webgpu: the aux result slot where a training step leaves "some weight is not finite". */
-const WEIGHTS_SLOT = 35;
-const NON_FINITE = nonFiniteWgsl(), RESTORE_IF = restoreIfWgsl();
-
 /** What {@link LSTMLanguageModel.forwardBackward} returns. */
 export interface ForwardBackwardResult {
   /** Mean cross-entropy over the B·T predictions. */
@@ -171,15 +167,10 @@ export class LSTMLanguageModel {
   readonly #params: readonly Parameter[];
   /** The model's generator: initial weights first, then dropout masks. */
   readonly #rng: Random;
-  /** webgpu: the device the parameters carry, and the snapshot a training step can be undone from. */
+  /** webgpu: the device the parameters carry (the optimisers' updates, clipping). */
   readonly #device: GpuParameterDevice | undefined;
-  #snapshot: GPUBuffer | undefined;
-  /** webgpu: the final state of the latest queued call, [h of every layer | c of every layer]. */
-  #carry: { state: LSTMState; buffer: GPUBuffer } | undefined;
-  /** webgpu: states whose final values are still to be read back, with how many reads. */
-  readonly #inFlight = new Map<LSTMState, number>();
-  /** webgpu: whether this call starts from the carry buffer (set by #prepareState). */
-  #fromCarry = false;
+  /** webgpu: what the model keeps between asynchronous calls (the carried state, a step's guard). */
+  readonly #calls: GpuCalls | undefined;
   /** CPU backends' trainStepAsync: the weights and optimiser state before the step, made once. */
   #before: FloatArray | undefined;
   #savedState: OptimizerStateDict | undefined;
@@ -212,6 +203,7 @@ export class LSTMLanguageModel {
     const gpu = this.#runner.gpu;
     const device = gpu === undefined ? undefined : new GpuParameterDevice(gpu);
     this.#device = device;
+    this.#calls = device === undefined ? undefined : new GpuCalls(gpu!, device, config.numLayers, config.numHiddens);
     const views = this.#layout.specs.map((s) => new ParameterView(s, storage, device));
     this.#params = views;
     if (device !== undefined) {
@@ -374,7 +366,7 @@ export class LSTMLanguageModel {
     const { ws, st } = this.#prepareForward(X, state);
     this.#forward(ws, st, 0, false);
     const logits = new Float32Array(ws.logits.length);
-    await this.#readWithState(gpu, ws, st, [{ at: GpuEngine.at(ws.logits), length: logits.length, into: logits }]);
+    await this.#calls!.read(ws, st, [{ at: GpuEngine.at(ws.logits), length: logits.length, into: logits }]);
     return { logits, state: st };
   }
 
@@ -383,20 +375,11 @@ export class LSTMLanguageModel {
     checkTokens('X', X, this.vocabSize, B, T);
     const st = state ?? this.initState(B);
     checkState(st, this.numLayers, B, this.numHiddens);
-    this.#prepareState(st);
+    this.#calls?.prepareState(st);
     const ws = this.#runner.storage.workspace(B, T);
     readTokens(X, B, T, ws.xT);
     this.#runner.upload(ws.xT);
     return { ws, st };
-  }
-
-  /** webgpu: the reads that bring every layer's final H_T, C_T into `state`. */
-  #finalState(ws: Workspace, state: LSTMState): ReadRequest[] {
-    const n = ws.B * this.numHiddens, at = ws.T * n;
-    return ws.layers.flatMap((lw, l) => [
-      { at: GpuEngine.at(lw.hs) + at, length: n, into: state.h, offset: l * n },
-      { at: GpuEngine.at(lw.cs) + at, length: n, into: state.c, offset: l * n },
-    ]);
   }
 
   /**
@@ -429,7 +412,7 @@ export class LSTMLanguageModel {
     const slot = gpu.sumLoss();
     this.#backward(ws);
     const loss = new Float32Array(1);
-    await this.#readWithState(gpu, ws, st, [
+    await this.#calls!.read(ws, st, [
       { at: slot, length: 1, into: loss, aux: true },
       { at: GpuEngine.at(ws.dh0), length: ws.dh0.length, into: ws.dh0 },
       { at: GpuEngine.at(ws.dc0), length: ws.dc0.length, into: ws.dc0 },
@@ -485,67 +468,18 @@ export class LSTMLanguageModel {
     const normSlot = device.recordClip(this.#params, { clipNorm, clipValue, lossSlot });
     // The step, checked and (when it made a weight non-finite) undone on the GPU before anything
     // queued after it runs: so steps can be queued without waiting for each other's results.
-    this.#snapshot ??= gpu.createBuffer(count);
-    gpu.copy(this.#snapshot, 0, at, count, true);
-    const stateful = optimizer as unknown as DeviceOptimizer;
-    device.snapshot(stateful);
-    optimizer.step();
-    gpu.dispatch(NON_FINITE, [WEIGHTS_SLOT, at, count]);
-    gpu.dispatch(RESTORE_IF, [WEIGHTS_SLOT, at, count], this.#snapshot);
-    device.restoreIf(stateful, WEIGHTS_SLOT);
+    const flag = this.#calls!.guardedStep(at, count, optimizer as unknown as DeviceOptimizer, () => optimizer.step());
     const out = new Float32Array(3);
-    await this.#readWithState(gpu, ws, st, [
+    await this.#calls!.read(ws, st, [
       { at: lossSlot, length: 1, into: out, offset: 0, aux: true },
       { at: normSlot, length: 1, into: out, offset: 1, aux: true },
-      { at: WEIGHTS_SLOT, length: 1, into: out, offset: 2, aux: true },
+      { at: flag, length: 1, into: out, offset: 2, aux: true },
     ]);
     const loss = out[0]! / (ws.T * ws.B), gradNorm = out[1]!;
     const stepped = Number.isFinite(loss) && Number.isFinite(gradNorm) && out[2] === 0;
     // Refused (the skip flag) or undone on the GPU: the host's step count takes it back too.
-    if (!stepped && optimizer instanceof OptimizerBase) optimizerInternals(optimizer).uncount();
+    if (!stepped) GpuCalls.uncount(optimizer);
     return { loss, gradNorm, stepped };
-  }
-
-  /**
-   * webgpu: records copying the call's final state into the carry buffer, then reads `extra`
-   * and the final state into `st`. Until the read lands, `st` is *in flight*: a call given it
-   * starts from the carry buffer on the GPU (see #prepareState), so calls can be queued one
-   * after another without waiting.
-   */
-  async #readWithState(gpu: GpuEngine, ws: Workspace, st: LSTMState, extra: ReadRequest[]): Promise<void> {
-    const n = ws.B * this.numHiddens, L = this.numLayers;
-    if (this.#carry === undefined || this.#carry.buffer.size < 4 * 2 * L * n) {
-      this.#carry = { state: st, buffer: gpu.createBuffer(2 * L * n) };
-    }
-    const carry = this.#carry;
-    carry.state = st;
-    ws.layers.forEach((lw, l) => {
-      gpu.copy(carry.buffer, l * n, GpuEngine.at(lw.hs) + ws.T * n, n, true);
-      gpu.copy(carry.buffer, (L + l) * n, GpuEngine.at(lw.cs) + ws.T * n, n, true);
-    });
-    this.#inFlight.set(st, (this.#inFlight.get(st) ?? 0) + 1);
-    try {
-      await gpu.read([...extra, ...this.#finalState(ws, st)]);
-    } finally {
-      const left = this.#inFlight.get(st)! - 1;
-      if (left === 0) this.#inFlight.delete(st);
-      else this.#inFlight.set(st, left);
-    }
-  }
-
-  /**
-   * webgpu: where a call's starting state comes from — the carry buffer when `st` is the state
-   * the latest queued call is still computing, else its host arrays. A state in flight that
-   * another call has since replaced in the carry buffer cannot be started from: a clear Error,
-   * before anything changes.
-   */
-  #prepareState(st: LSTMState): void {
-    this.#fromCarry = false;
-    if (this.#runner.gpu === undefined || !this.#inFlight.has(st)) return;
-    if (this.#carry?.state !== st) {
-      throw new Error('Expected a state that no other call is computing: this one is still in flight from an earlier call. Await that call first.');
-    }
-    this.#fromCarry = true;
   }
 
   /** Backward through the output layer's dY (left by #forward, mode 2) and every layer. */
@@ -580,7 +514,7 @@ export class LSTMLanguageModel {
     const { ws, st } = this.#prepare(X, Y, state);
     this.#forward(ws, st, 1, false);
     const loss = new Float32Array(1);
-    await this.#readWithState(gpu, ws, st, [{ at: gpu.sumLoss(), length: 1, into: loss, aux: true }]);
+    await this.#calls!.read(ws, st, [{ at: gpu.sumLoss(), length: 1, into: loss, aux: true }]);
     return loss[0]! / (ws.T * ws.B);
   }
 
@@ -595,7 +529,7 @@ export class LSTMLanguageModel {
     checkTokens('Y', Y, this.vocabSize, B, T);
     const st = state ?? this.initState(B);
     checkState(st, this.numLayers, B, this.numHiddens);
-    this.#prepareState(st);
+    this.#calls?.prepareState(st);
     const ws = this.#runner.storage.workspace(B, T);
     readTokens(X, B, T, ws.xT);
     readTokens(Y, B, T, ws.yT);
@@ -633,14 +567,10 @@ export class LSTMLanguageModel {
     pass.mode = mode;
     pass.dropout = dropout;
     planSplit(pass, this.#runner.threads);
-    const gpu = this.#runner.gpu, carry = this.#fromCarry ? this.#carry : undefined;
-    this.#fromCarry = false;
+    const fromCarry = this.#calls?.startFromCarry(ws) === true; // webgpu: a state in flight, carried on the GPU
     for (let l = 0; l < this.numLayers; l++) {
       const lw = ws.layers[l]!;
-      if (gpu !== undefined && carry !== undefined) { // in flight: the latest call's final state, on the GPU
-        gpu.copy(carry.buffer, l * n, GpuEngine.at(lw.hs), n, false);
-        gpu.copy(carry.buffer, (this.numLayers + l) * n, GpuEngine.at(lw.cs), n, false);
-      } else {
+      if (!fromCarry) {
         copy(lw.hs, 0, state.h, l * n, n);
         copy(lw.cs, 0, state.c, l * n, n);
         this.#runner.upload(lw.hs, 0, n);
@@ -657,7 +587,7 @@ export class LSTMLanguageModel {
       recurrenceForward(this.#runner, layers[l]!);
     }
     const loss = this.#runner.run(outputForward, pass, pass.parts);
-    // forwardBackward saves it after backward; webgpu reads it back (#finalState).
+    // forwardBackward saves it after backward; webgpu reads it back (GpuCalls.read).
     if (mode !== 2 && this.#runner.gpu === undefined) this.#saveState(ws, state);
     return loss / (T * B);
   }

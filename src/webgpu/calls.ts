@@ -1,0 +1,127 @@
+import type { LSTMState } from '../lstm/inputs.js';
+import type { Workspace } from '../lstm/workspace.js';
+import { OptimizerBase, optimizerInternals } from '../optim/optimizer.js';
+import type { DeviceOptimizer } from '../optim/params.js';
+import { GpuEngine, type ReadRequest } from './gpu.js';
+import { nonFiniteWgsl, restoreIfWgsl } from './kernels/guard.js';
+import type { GpuParameterDevice } from './optimizer.js';
+
+// What a webgpu model keeps between its asynchronous calls, so that calls can be queued one
+// after another without waiting for each other's results:
+// - the carried state: every call copies its final state into a carry buffer on the GPU; a
+//   later call given the same state object while that read is still in flight starts from the
+//   carry buffer instead of the (not yet written) host arrays;
+// - a training step's guard: the weights and the optimiser's state are copied before the
+//   update, checked after it, and put back on the GPU when a weight went non-finite, before
+//   anything queued later runs.
+
+/** The aux result slot where a training step leaves "some weight is not finite". */
+const WEIGHTS_SLOT = 35;
+const NON_FINITE = nonFiniteWgsl(), RESTORE_IF = restoreIfWgsl();
+
+/** The GPU side of a webgpu model's calls. */
+export class GpuCalls {
+  readonly #engine: GpuEngine;
+  readonly #device: GpuParameterDevice;
+  readonly #numLayers: number;
+  readonly #numHiddens: number;
+  /** The final state of the latest call, [h of every layer | c of every layer]. */
+  #carry: { state: LSTMState; buffer: GPUBuffer } | undefined;
+  /** States whose final values are still to be read back, with how many reads. */
+  readonly #inFlight = new Map<LSTMState, number>();
+  /** Whether the call being recorded starts from the carry buffer (set by `prepareState`). */
+  #fromCarry = false;
+  /** The weights before the latest step. */
+  #snapshot: GPUBuffer | undefined;
+
+  constructor(engine: GpuEngine, device: GpuParameterDevice, numLayers: number, numHiddens: number) {
+    this.#engine = engine;
+    this.#device = device;
+    this.#numLayers = numLayers;
+    this.#numHiddens = numHiddens;
+  }
+
+  /**
+   * Where a call's starting state comes from — the carry buffer when `st` is the state the
+   * latest call is still computing, else its host arrays. A state in flight that another call
+   * has since replaced as the carried one cannot be started from: a clear Error, before
+   * anything changes.
+   */
+  prepareState(st: LSTMState): void {
+    this.#fromCarry = false;
+    if (!this.#inFlight.has(st)) return;
+    if (this.#carry?.state !== st) {
+      throw new Error('Expected a state that no other call is computing: this one is still in flight from an earlier call. Await that call first.');
+    }
+    this.#fromCarry = true;
+  }
+
+  /**
+   * Records copying the carried state into the workspace's hs[0], cs[0] when the call starts
+   * from it (returns true); else returns false and the caller uploads the host arrays.
+   */
+  startFromCarry(ws: Workspace): boolean {
+    const carry = this.#fromCarry ? this.#carry : undefined;
+    this.#fromCarry = false;
+    if (carry === undefined) return false;
+    const n = ws.B * this.#numHiddens, L = this.#numLayers;
+    ws.layers.forEach((lw, l) => {
+      this.#engine.copy(carry.buffer, l * n, GpuEngine.at(lw.hs), n, false);
+      this.#engine.copy(carry.buffer, (L + l) * n, GpuEngine.at(lw.cs), n, false);
+    });
+    return true;
+  }
+
+  /**
+   * Records copying the call's final state into the carry buffer, then reads `extra` and the
+   * final state into `st`. Until the read lands, `st` is in flight.
+   */
+  async read(ws: Workspace, st: LSTMState, extra: ReadRequest[]): Promise<void> {
+    const engine = this.#engine;
+    const n = ws.B * this.#numHiddens, L = this.#numLayers, last = ws.T * n;
+    if (this.#carry === undefined || this.#carry.buffer.size < 4 * 2 * L * n) {
+      this.#carry = { state: st, buffer: engine.createBuffer(2 * L * n) };
+    }
+    const carry = this.#carry;
+    carry.state = st;
+    const reads = [...extra];
+    ws.layers.forEach((lw, l) => {
+      engine.copy(carry.buffer, l * n, GpuEngine.at(lw.hs) + last, n, true);
+      engine.copy(carry.buffer, (L + l) * n, GpuEngine.at(lw.cs) + last, n, true);
+      reads.push(
+        { at: GpuEngine.at(lw.hs) + last, length: n, into: st.h, offset: l * n },
+        { at: GpuEngine.at(lw.cs) + last, length: n, into: st.c, offset: l * n },
+      );
+    });
+    this.#inFlight.set(st, (this.#inFlight.get(st) ?? 0) + 1);
+    try {
+      await engine.read(reads);
+    } finally {
+      const left = this.#inFlight.get(st)! - 1;
+      if (left === 0) this.#inFlight.delete(st);
+      else this.#inFlight.set(st, left);
+    }
+  }
+
+  /**
+   * Records `step` (an optimiser's update of the `count` weights at element `at`) guarded:
+   * the weights and the optimiser's state copied before it, checked after it, and put back on
+   * the GPU when a weight went non-finite. Returns the aux slot of that flag (0: kept).
+   */
+  guardedStep(at: number, count: number, optimizer: DeviceOptimizer, step: () => void): number {
+    const engine = this.#engine;
+    this.#snapshot ??= engine.createBuffer(count);
+    engine.copy(this.#snapshot, 0, at, count, true);
+    this.#device.snapshot(optimizer);
+    step();
+    engine.dispatch(NON_FINITE, [WEIGHTS_SLOT, at, count]);
+    engine.dispatch(RESTORE_IF, [WEIGHTS_SLOT, at, count], this.#snapshot);
+    this.#device.restoreIf(optimizer, WEIGHTS_SLOT);
+    return WEIGHTS_SLOT;
+  }
+
+  /** A step refused or undone on the GPU: the optimiser's host step count takes it back. */
+  static uncount(optimizer: unknown): void {
+    if (optimizer instanceof OptimizerBase) optimizerInternals(optimizer).uncount();
+  }
+}
