@@ -468,17 +468,22 @@ export class LSTMLanguageModel {
     const normSlot = device.recordClip(this.#params, { clipNorm, clipValue, lossSlot });
     // The step, checked and (when it made a weight non-finite) undone on the GPU before anything
     // queued after it runs: so steps can be queued without waiting for each other's results.
-    const flag = this.#calls!.guardedStep(at, count, optimizer as unknown as DeviceOptimizer, () => optimizer.step());
-    const out = new Float32Array(3);
+    const flags = this.#calls!.guardedStep(at, count, optimizer as unknown as DeviceOptimizer, () => optimizer.step());
+    const out = new Float32Array(4);
     await this.#calls!.read(ws, st, [
       { at: lossSlot, length: 1, into: out, offset: 0, aux: true },
       { at: normSlot, length: 1, into: out, offset: 1, aux: true },
-      { at: flag, length: 1, into: out, offset: 2, aux: true },
+      { at: flags.halt, length: 1, into: out, offset: 2, aux: true },
+      { at: flags.prior, length: 1, into: out, offset: 3, aux: true },
     ]);
     const loss = out[0]! / (ws.T * ws.B), gradNorm = out[1]!;
-    const stepped = Number.isFinite(loss) && Number.isFinite(gradNorm) && out[2] === 0;
-    // Refused (the skip flag) or undone on the GPU: the host's step count takes it back too.
-    if (!stepped) GpuCalls.uncount(optimizer);
+    const stepped = out[2] === 0;
+    if (!stepped) {
+      // Refused, undone, or skipped after such a step: the host's step count takes it back;
+      // once the step that halted the others is read, steps queued from now on run again.
+      GpuCalls.uncount(optimizer);
+      if (out[3] === 0) this.#calls!.resume();
+    }
     return { loss, gradNorm, stepped };
   }
 

@@ -3,7 +3,8 @@ import type { Workspace } from '../lstm/workspace.js';
 import { OptimizerBase, optimizerInternals } from '../optim/optimizer.js';
 import type { DeviceOptimizer } from '../optim/params.js';
 import { GpuEngine, type ReadRequest } from './gpu.js';
-import { nonFiniteWgsl, restoreIfWgsl } from './kernels/guard.js';
+import { clearSlotWgsl, haltAfterWgsl, haltBeforeWgsl, nonFiniteWgsl, restoreIfWgsl } from './kernels/guard.js';
+import { SKIP_SLOT } from './kernels/optim.js';
 import type { GpuParameterDevice } from './optimizer.js';
 
 // What a webgpu model keeps between its asynchronous calls, so that calls can be queued one
@@ -17,7 +18,16 @@ import type { GpuParameterDevice } from './optimizer.js';
 
 /** The aux result slot where a training step leaves "some weight is not finite". */
 const WEIGHTS_SLOT = 35;
+/**
+ * The aux slot that is 1 from a step that did not happen (refused or undone) until the host
+ * has read that step's result: steps queued meanwhile are skipped, so the weights stay those
+ * from before it, as when the steps are awaited one by one.
+ */
+const HALT_SLOT = 36;
+/** The aux slot that says the step was skipped for an earlier one (the halt flag before it). */
+const PRIOR_SLOT = 37;
 const NON_FINITE = nonFiniteWgsl(), RESTORE_IF = restoreIfWgsl();
+const HALT_BEFORE = haltBeforeWgsl(), HALT_AFTER = haltAfterWgsl(), CLEAR = clearSlotWgsl();
 
 /** The GPU side of a webgpu model's calls. */
 export class GpuCalls {
@@ -105,11 +115,15 @@ export class GpuCalls {
 
   /**
    * Records `step` (an optimiser's update of the `count` weights at element `at`) guarded:
-   * the weights and the optimiser's state copied before it, checked after it, and put back on
-   * the GPU when a weight went non-finite. Returns the aux slot of that flag (0: kept).
+   * skipped when an earlier step did not happen and its result is unread (the halt flag) or
+   * when clipping refused it (the skip flag); the weights and the optimiser's state copied
+   * before it, checked after it, and put back on the GPU when a weight went non-finite.
+   * Returns the aux slots to read with the step's results: `halt`, 0 when the step happened,
+   * and `prior`, 1 when it was skipped for an earlier step (which then holds the halt).
    */
-  guardedStep(at: number, count: number, optimizer: DeviceOptimizer, step: () => void): number {
+  guardedStep(at: number, count: number, optimizer: DeviceOptimizer, step: () => void): { halt: number; prior: number } {
     const engine = this.#engine;
+    engine.dispatch(HALT_BEFORE, [SKIP_SLOT, HALT_SLOT, PRIOR_SLOT]);
     this.#snapshot ??= engine.createBuffer(count);
     engine.copy(this.#snapshot, 0, at, count, true);
     this.#device.snapshot(optimizer);
@@ -117,7 +131,17 @@ export class GpuCalls {
     engine.dispatch(NON_FINITE, [WEIGHTS_SLOT, at, count]);
     engine.dispatch(RESTORE_IF, [WEIGHTS_SLOT, at, count], this.#snapshot);
     this.#device.restoreIf(optimizer, WEIGHTS_SLOT);
-    return WEIGHTS_SLOT;
+    engine.dispatch(HALT_AFTER, [HALT_SLOT, WEIGHTS_SLOT]);
+    return { halt: HALT_SLOT, prior: PRIOR_SLOT };
+  }
+
+  /**
+   * The host has read the step that did not happen and halted the ones after it: steps queued
+   * from now on run again (those queued before stay skipped).
+   */
+  resume(): void {
+    this.#engine.dispatch(CLEAR, [HALT_SLOT]);
+    this.#engine.flush();
   }
 
   /** A step refused or undone on the GPU: the optimiser's host step count takes it back. */

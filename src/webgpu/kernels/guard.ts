@@ -49,3 +49,37 @@ export function restoreBufferIfWgsl(): WgslKernel {
   return wgslKernel(u32s('flag', 'n'), elementwiseMain('a.n', `
   if (aux[a.flag] != 0.0) { opt[i] = opt2[i]; }`), (x) => grid(x.n!, 256));
 }
+
+/**
+ * haltBefore(skip, halt, prior): a step after one that did not happen (halt set) is skipped
+ * too: aux[prior] = aux[halt] (whether this step was skipped for an earlier one), then
+ * aux[skip] = aux[halt] = max of both. Recorded after clipping set `skip` for this step.
+ */
+export function haltBeforeWgsl(): WgslKernel {
+  return wgslKernel(u32s('skip', 'halt', 'prior'), `
+@compute @workgroup_size(1)
+fn main() {
+  aux[a.prior] = aux[a.halt];
+  let h = max(aux[a.skip], aux[a.halt]);
+  aux[a.skip] = h;
+  aux[a.halt] = h;
+}`, () => [1, 1, 1]);
+}
+
+/** haltAfter(halt, weights): aux[halt] = max(aux[halt], aux[weights]) — the step was undone. */
+export function haltAfterWgsl(): WgslKernel {
+  return wgslKernel(u32s('halt', 'weights'), `
+@compute @workgroup_size(1)
+fn main() {
+  aux[a.halt] = max(aux[a.halt], aux[a.weights]);
+}`, () => [1, 1, 1]);
+}
+
+/** clear(slot): aux[slot] = 0. */
+export function clearSlotWgsl(): WgslKernel {
+  return wgslKernel(u32s('slot'), `
+@compute @workgroup_size(1)
+fn main() {
+  aux[a.slot] = 0.0;
+}`, () => [1, 1, 1]);
+}
