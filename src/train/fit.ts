@@ -1,6 +1,6 @@
 // The asynchronous training loop: one minibatch per macrotask, validation, callbacks, early
 // stopping, best weights, the divergence guard, and a capturable position for exact resume.
-import type { LSTMLanguageModel } from '../lstm/model.js';
+import type { LSTMLanguageModel, TrainStepResult } from '../lstm/model.js';
 import type { LSTMState } from '../lstm/inputs.js';
 import { checkNonNegativeInteger, checkPositiveInteger, show } from '../checks.js';
 import { clipGradients } from '../optim/clip.js';
@@ -228,6 +228,14 @@ const OPTION_KEYS = [
 
 const now = (): number => globalThis.performance.now();
 
+/** webgpu: a step queued on the GPU, its result still to be read. */
+interface QueuedStep {
+  readonly batch: Batch;
+  readonly lr: number;
+  readonly t0: number;
+  readonly result: Promise<TrainStepResult>;
+}
+
 /** What one step reports. */
 interface StepResult {
   loss: number;
@@ -249,9 +257,11 @@ interface StepResult {
  * - A NaN or infinite loss, gradient norm or weight puts back the weights and optimiser state
  *   from before the last update and rejects with a `TrainingDivergedError`. Only non-finite
  *   values are caught: a loss that grows but stays finite is not (watch it in `onStep`).
- * - A webgpu model trains on the GPU: each step is queued whole (`model.trainStepAsync`) and
- *   read back once; the host copy of the weights is brought back (`model.sync()`) for the best
- *   weights, checkpoints and at the end.
+ * - A webgpu model trains on the GPU: each step is queued whole (`model.trainStepAsync`), one
+ *   step ahead of the one being read back, so the GPU does not wait for the host (never across
+ *   an evaluation, a checkpoint, maxSteps, an epoch's end or a stop: `onStep` may run while the
+ *   next step is computing). The host copy of the weights is brought back (`model.sync()`) for
+ *   the best weights, checkpoints and at the end.
  * - Bad options are rejected (TypeError/RangeError naming the option and value) before any
  *   update.
  *
@@ -414,6 +424,9 @@ class FitRun {
 
   // This call's bookkeeping.
   #iterator: Iterator<Batch> | undefined;
+  /** webgpu: the step queued ahead, not yet read and counted, and when the last one was. */
+  #ahead: QueuedStep | null = null;
+  #settledAt = 0;
   #start = 0;
   #trainMs = 0;
   #tokensThisCall = 0;
@@ -461,6 +474,12 @@ class FitRun {
           continue;
         }
         const stop = this.#stopReason();
+        // webgpu: a step queued ahead is settled before anything that must see it done — a stop,
+        // an evaluation, a checkpoint, maxSteps, an epoch's end (see #queueStep).
+        if (this.#ahead !== null && (stop !== null || this.#boundaryAhead())) {
+          await this.#settle();
+          continue;
+        }
         if (stop !== null) {
           stopReason = stop;
           break;
@@ -469,16 +488,19 @@ class FitRun {
         this.#iterator ??= this.#startEpoch(this.#batchInEpoch);
         const next = this.#iterator.next();
         if (next.done === true) {
-          await this.#endEpoch();
+          if (this.#ahead !== null) await this.#settle();
+          else await this.#endEpoch();
           continue;
         }
-        const info = this.#model.backend === 'webgpu'
-          ? await this.#trainStepAsync(next.value as Batch)
-          : this.#trainStep(next.value as Batch);
+        if (this.#model.backend === 'webgpu') {
+          const queued = this.#queueStep(next.value as Batch, t0);
+          if (this.#ahead !== null) await this.#settle(queued);
+          this.#ahead = queued;
+          continue;
+        }
+        const info = this.#trainStep(next.value as Batch);
         this.#trainMs += now() - t0;
-        if (o.validation !== undefined && o.evalEvery !== undefined && this.#step % o.evalEvery === 0) this.#pending = 'step';
-        if (o.onStep !== undefined) await o.onStep(this.#stepInfo(info));
-        if (this.#pending === null) await this.#maybeCheckpoint();
+        await this.#afterStep(info);
         await nextMacrotask();
       }
     } finally {
@@ -547,28 +569,69 @@ class FitRun {
   }
 
   /**
-   * The webgpu backend's step: the model queues all of it on the GPU (trainStepAsync), which
-   * refuses or undoes a step that diverges there; the host's guard copy is not used (the
-   * host's weights are not current).
+   * The webgpu backend's step, queued: the model records all of it on the GPU
+   * (`trainStepAsync`, which checks and undoes a diverging step there, and skips the steps
+   * queued after such a step until its result is read). The loop queues the next batch before
+   * reading this one's result — one step ahead, so the GPU never waits for the host — but never
+   * across a point that must see the step done (#boundaryAhead). A state in flight is carried
+   * on the GPU; with the state reset per batch, each step gets a fresh zero state.
    */
-  async #trainStepAsync(batch: Batch): Promise<StepResult> {
+  #queueStep(batch: Batch, t0: number): QueuedStep {
     const model = this.#model, o = this.#o;
     const X = batch.X as Parameters<LSTMLanguageModel['forwardBackward']>[0];
     const Y = batch.Y as Parameters<LSTMLanguageModel['forwardBackward']>[1];
-    const state = this.#flow.next(batch.X.batchSize);
-    const lr = this.#scheduleLr();
+    const state = o.carry ? this.#flow.next(batch.X.batchSize) : undefined;
+    const lr = this.#scheduleLr(this.#ahead === null ? 0 : 1);
     model.training = true;
-    const { loss, gradNorm, stepped } = await model.trainStepAsync(X, Y, state, this.#optimizer, {
-      clipNorm: o.clipNorm, clipValue: o.clipValue,
-    });
-    if (!stepped) throw new TrainingDivergedError(this.#divergedMessage(loss, gradNorm));
-    return this.#account(batch, loss, lr, gradNorm);
+    const result = model.trainStepAsync(X, Y, state, this.#optimizer, { clipNorm: o.clipNorm, clipValue: o.clipValue });
+    result.catch(() => {}); // read by #settle; a rejection before then is not unhandled
+    return { batch, lr, t0, result };
   }
 
-  /** Sets the optimiser's rate from the schedule (if any) and returns it. */
-  #scheduleLr(): number {
+  /**
+   * Reads the step queued ahead and counts it (onStep, evaluation and checkpoint as after a
+   * CPU step). A step that did not happen rejects with TrainingDivergedError — after `next`,
+   * queued meanwhile (and so skipped on the GPU), is read too: the weights and optimiser state
+   * are then those from before the diverging step.
+   */
+  async #settle(next?: QueuedStep): Promise<void> {
+    const a = this.#ahead!;
+    this.#ahead = null;
+    const r = await a.result;
+    if (!r.stepped) {
+      await next?.result.catch(() => {});
+      throw new TrainingDivergedError(this.#divergedMessage(r.loss, r.gradNorm));
+    }
+    const info = this.#account(a.batch, r.loss, a.lr, r.gradNorm);
+    const end = now();
+    this.#trainMs += end - Math.max(a.t0, this.#settledAt); // queued steps overlap: count the time once
+    this.#settledAt = end;
+    await this.#afterStep(info);
+  }
+
+  /** Whether the step queued ahead, once counted, reaches a point that must see it done. */
+  #boundaryAhead(): boolean {
+    const o = this.#o, s = this.#step + 1;
+    return (o.maxSteps !== undefined && s >= o.maxSteps) ||
+      (o.validation !== undefined && o.evalEvery !== undefined && s % o.evalEvery === 0) ||
+      (o.checkpointEvery !== undefined && s % o.checkpointEvery === 0);
+  }
+
+  /** After a counted step: an evaluation due, onStep, a checkpoint due. */
+  async #afterStep(info: StepResult): Promise<void> {
     const o = this.#o;
-    if (o.schedule !== undefined) this.#optimizer.lr = scheduledLr(o.schedule, { step: this.#step, epoch: this.#epoch });
+    if (o.validation !== undefined && o.evalEvery !== undefined && this.#step % o.evalEvery === 0) this.#pending = 'step';
+    if (o.onStep !== undefined) await o.onStep(this.#stepInfo(info));
+    if (this.#pending === null) await this.#maybeCheckpoint();
+  }
+
+  /**
+   * Sets the optimiser's rate from the schedule (if any) and returns it; `ahead` steps are
+   * queued but not yet counted (webgpu).
+   */
+  #scheduleLr(ahead = 0): number {
+    const o = this.#o;
+    if (o.schedule !== undefined) this.#optimizer.lr = scheduledLr(o.schedule, { step: this.#step + ahead, epoch: this.#epoch });
     return typeof this.#optimizer.lr === 'number' ? this.#optimizer.lr : NaN;
   }
 

@@ -183,3 +183,33 @@ describe('queued steps: results read back lagged', () => {
     expect((await m.forwardAsync([[1]], s)).logits.length).toBe(vocab.size); // landed: fine again
   });
 });
+
+describe('fit() keeps one step queued ahead on the GPU', () => {
+  it('gives exactly what awaited trainStepAsync steps give: losses, norms, rates (a schedule), the carried state, weights', async () => {
+    const { stepDecay } = await import('../../src/optim/schedules.js');
+    const schedule = stepDecay({ lr: 2e-2, every: 3, factor: 0.5, unit: 'step' });
+    const make = async () => {
+      const m = new LSTMLanguageModel({ ...options(), backend: 'webgpu', gpuDevice: await testDevice() });
+      return { m, adam: new Adam(m.parameters(), { lr: 2e-2 }), loader: new SeqDataLoader(split.train, { batchSize: 4, numSteps: 10, seed: 2 }) };
+    };
+    const a = await make(), b = await make();
+    const steps: { loss: number; gradNorm: number; lr: number; step: number }[] = [];
+    const result = await fit(a.m, a.loader, a.adam, {
+      maxSteps: 7, clipNorm: 0.5, schedule, onStep: ({ loss, gradNorm, lr, step }) => { steps.push({ loss, gradNorm, lr, step }); },
+    });
+    expect(result.steps).toBe(7);
+    const state = b.m.initState(4);
+    const manual: typeof steps = [];
+    let k = 0;
+    for (const { X, Y } of b.loader) {
+      if (k === 7) break;
+      b.adam.lr = 2e-2 * 0.5 ** Math.floor(k / 3);
+      const r = await b.m.trainStepAsync(X, Y, state, b.adam, { clipNorm: 0.5 });
+      manual.push({ loss: r.loss, gradNorm: r.gradNorm, lr: b.adam.lr, step: ++k });
+    }
+    expect(steps).toEqual(manual);
+    await b.m.sync();
+    expect(a.m.flatParameters).toEqual(b.m.flatParameters);
+    expect(Array.from(result.state.recurrent!.h)).toEqual(Array.from(state.h));
+  });
+});
