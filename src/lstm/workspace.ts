@@ -57,14 +57,6 @@ export interface Workspace {
   readonly dc0: FloatArray;
 }
 
-/**
- * A layer's output as the next layer (or the output layer) reads it: (array, offset) of its
- * (T·B)×H rows — the dropped output with dropout, else hs[1..T].
- */
-export function layerOutput(lw: LayerWorkspace, n: number): { readonly array: FloatArray; readonly offset: number } {
-  return lw.out === null ? { array: lw.hs, offset: n } : { array: lw.out, offset: 0 };
-}
-
 /** Builds a workspace for (B, T) from blocks carved one after another. The one list of blocks. */
 function buildWorkspace(
   config: ModelConfig, B: number, T: number,
