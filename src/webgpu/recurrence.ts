@@ -1,5 +1,6 @@
 import type { LayerContext } from '../lstm/pass.js';
 import { elementwiseMain, grid, u32s, wgslKernel, type WgslKernel } from './wgsl.js';
+import { CELL_BACKWARD, cellForward } from './kernels/elementwise.js';
 import { GpuEngine } from './gpu.js';
 
 // A layer's recurrence on the GPU, fused: one dispatch per time step forward and one per step
@@ -17,35 +18,19 @@ import { GpuEngine } from './gpu.js';
 // in order: the same bits as the GPU's unfused products (and so as the golden tests check).
 // W_hg of gate g is at W_hi + g·gateStride in the parameter layout (i, f, o, c, each W_x, W_h, b).
 
-const CELL_FORWARD = `
-  let ig = sigmoid(z[0]);
-  let fg = sigmoid(z[1]);
-  let og = sigmoid(z[2]);
-  let ch = tanh_(z[3]);
-  st(g, ig);
-  st(g + a.gs, fg);
-  st(g + 2u * a.gs, og);
-  st(g + 3u * a.gs, ch);
-  let cn = fg * ld(a.cPrev + i) + ig * ch;
-  let tc = tanh_(cn);
-  st(a.c + i, cn);
-  st(a.tanhC + i, tc);
-  st(a.h + i, og * tc);`;
-
 /** stepForward(gates, hPrev, w, wStride, cPrev, c, tanhC, h, gs, B, H): one step, B·H invocations. */
 function stepForwardWgsl(): WgslKernel {
   return wgslKernel(u32s('gates', 'hPrev', 'w', 'wStride', 'cPrev', 'c', 'tanhC', 'h', 'gs', 'B', 'H'), elementwiseMain('a.B * a.H', `
   let b = i / a.H;
   let j = i % a.H;
-  let g = a.gates + i;
   var z: array<f32, 4>;
   for (var q = 0u; q < 4u; q++) {
     let w = a.w + q * a.wStride + j;
     var s = 0.0;
     for (var k = 0u; k < a.H; k++) { s = fma(ld(a.hPrev + b * a.H + k), ld(w + k * a.H), s); }
-    z[q] = ld(g + q * a.gs) + s;
+    z[q] = ld(a.gates + i + q * a.gs) + s;
   }
-${CELL_FORWARD}`), (x) => grid(x.B! * x.H!, 256));
+${cellForward(['z[0]', 'z[1]', 'z[2]', 'z[3]'])}`), (x) => grid(x.B! * x.H!, 256));
 }
 
 /**
@@ -71,24 +56,7 @@ function stepBackwardWgsl(): WgslKernel {
     st(a.dh + i, acc);
   }
   if (a.cell == 0u) { return; }
-  let g = a.gates + i;
-  let ig = ld(g);
-  let fg = ld(g + a.gs);
-  let og = ld(g + 2u * a.gs);
-  let ch = ld(g + 3u * a.gs);
-  let tc = ld(a.tanhC + i);
-  let dh = ld(a.dH + i);
-  let dO = dh * tc;
-  let dCt = ld(a.dC + i) + dh * og * (1.0 - tc * tc);
-  let dF = dCt * ld(a.cPrev + i);
-  let dI = dCt * ch;
-  let dCh = dCt * ig;
-  st(a.dC + i, dCt * fg);
-  let dg = a.dGates + i;
-  st(dg, dI * ig * (1.0 - ig));
-  st(dg + a.gs, dF * fg * (1.0 - fg));
-  st(dg + 2u * a.gs, dO * og * (1.0 - og));
-  st(dg + 3u * a.gs, dCh * (1.0 - ch * ch));`),
+${CELL_BACKWARD}`),
     (x) => grid(x.B! * x.H!, 256),
   );
 }

@@ -26,17 +26,20 @@ export function gatherRowsWgsl(): WgslKernel {
 }
 
 /**
- * lstmCellForward(gates, cPrev, c, tanhC, h, gs, n), gate k's block at gates + k·gs:
- *   I = σ(Z_i)  F = σ(Z_f)  O = σ(Z_o)  Ĉ = tanh(Z_c)   (in place)
+ * The LSTM cell's forward for element i, gate k's block at a.gates + k·a.gs, the four
+ * pre-activations given as WGSL expressions (read from the gates, or — in the fused step of
+ * src/webgpu/recurrence.ts — from registers):
+ *   I = σ(Z_i)  F = σ(Z_f)  O = σ(Z_o)  Ĉ = tanh(Z_c)   (stored in place of Z)
  *   C = F ⊙ C_prev + I ⊙ Ĉ     tC = tanh(C)     H = O ⊙ tC
+ * Reads a.cPrev; writes a.c, a.tanhC, a.h.
  */
-export function lstmCellForwardWgsl(): WgslKernel {
-  return wgslKernel(u32s('gates', 'cPrev', 'c', 'tanhC', 'h', 'gs', 'n'), elementwiseMain('a.n', `
+export function cellForward(z: readonly [string, string, string, string]): string {
+  return `
   let g = a.gates + i;
-  let ig = sigmoid(ld(g));
-  let fg = sigmoid(ld(g + a.gs));
-  let og = sigmoid(ld(g + 2u * a.gs));
-  let ch = tanh_(ld(g + 3u * a.gs));
+  let ig = sigmoid(${z[0]});
+  let fg = sigmoid(${z[1]});
+  let og = sigmoid(${z[2]});
+  let ch = tanh_(${z[3]});
   st(g, ig);
   st(g + a.gs, fg);
   st(g + 2u * a.gs, og);
@@ -45,15 +48,15 @@ export function lstmCellForwardWgsl(): WgslKernel {
   let tc = tanh_(cn);
   st(a.c + i, cn);
   st(a.tanhC + i, tc);
-  st(a.h + i, og * tc);`), (x) => grid(x.n!, 256));
+  st(a.h + i, og * tc);`;
 }
 
 /**
- * lstmCellBackward(dGates, gates, cPrev, tanhC, dH, dC, gs, n): dZ into dGates (overwriting),
- * dC replaced by the gradient reaching C_{t−1} (the equations of src/tensor/lstm-cell.ts).
+ * The LSTM cell's backward for element i (the equations of src/tensor/lstm-cell.ts): reads the
+ * activations at a.gates + k·a.gs, a.tanhC, a.cPrev, a.dH and dC at a.dC; writes dZ at
+ * a.dGates + k·a.gs (overwriting) and replaces dC with the gradient reaching C_{t−1}.
  */
-export function lstmCellBackwardWgsl(): WgslKernel {
-  return wgslKernel(u32s('dGates', 'gates', 'cPrev', 'tanhC', 'dH', 'dC', 'gs', 'n'), elementwiseMain('a.n', `
+export const CELL_BACKWARD = `
   let g = a.gates + i;
   let ig = ld(g);
   let fg = ld(g + a.gs);
@@ -71,5 +74,17 @@ export function lstmCellBackwardWgsl(): WgslKernel {
   st(d, dI * ig * (1.0 - ig));
   st(d + a.gs, dF * fg * (1.0 - fg));
   st(d + 2u * a.gs, dO * og * (1.0 - og));
-  st(d + 3u * a.gs, dCh * (1.0 - ch * ch));`), (x) => grid(x.n!, 256));
+  st(d + 3u * a.gs, dCh * (1.0 - ch * ch));`;
+
+/** lstmCellForward(gates, cPrev, c, tanhC, h, gs, n): the cell forward (`cellForward`) over n elements. */
+export function lstmCellForwardWgsl(): WgslKernel {
+  return wgslKernel(u32s('gates', 'cPrev', 'c', 'tanhC', 'h', 'gs', 'n'),
+    elementwiseMain('a.n', cellForward(['ld(a.gates + i)', 'ld(a.gates + i + a.gs)', 'ld(a.gates + i + 2u * a.gs)', 'ld(a.gates + i + 3u * a.gs)'])),
+    (x) => grid(x.n!, 256));
+}
+
+/** lstmCellBackward(dGates, gates, cPrev, tanhC, dH, dC, gs, n): the cell backward (`CELL_BACKWARD`) over n elements. */
+export function lstmCellBackwardWgsl(): WgslKernel {
+  return wgslKernel(u32s('dGates', 'gates', 'cPrev', 'tanhC', 'dH', 'dC', 'gs', 'n'), elementwiseMain('a.n', CELL_BACKWARD),
+    (x) => grid(x.n!, 256));
 }
