@@ -8,33 +8,12 @@ import { LSTMLanguageModel } from '../../src/lstm/model.js';
 import { wasmSimdSupported } from '../../src/backend/wasm.js';
 import { nodeWorkerFactory } from '../../node/index.js';
 import { atKernelCall, workers } from '../threads/workers.js';
-import { params } from './fuzz.js';
+import { caseArb, CONFIGS, params, type Case } from './fuzz.js';
 
 const simd = wasmSimdSupported();
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300)); // workers start
 
-const CONFIGS = [
-  { vocabSize: 5, numHiddens: 4, seed: 1, initScale: 0.5 },
-  { vocabSize: 9, numHiddens: 7, numLayers: 2, seed: 2, initScale: 0.4 },
-  { vocabSize: 6, numHiddens: 5, embeddingSize: 3, seed: 3, init: 'pytorch' as const },
-];
-
-/** A case: a config, B, T, and ids/state values drawn for them. */
-const caseArb = fc
-  .record({ c: fc.integer({ min: 0, max: CONFIGS.length - 1 }), B: fc.integer({ min: 1, max: 5 }), T: fc.integer({ min: 1, max: 9 }), seed: fc.nat() })
-  .map(({ c, B, T, seed }) => {
-    const config = CONFIGS[c]!;
-    let s = seed + 1;
-    const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const ids = () => Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(next() * config.vocabSize)));
-    const L = config.numLayers ?? 1;
-    const state = () => Float32Array.from({ length: L * B * config.numHiddens }, () => next() - 0.5);
-    return { c, B, T, X: ids(), Y: ids(), h: state(), cell: state() };
-  });
-
 type Run = { loss: number; grads: Float32Array | Float64Array; h: Float32Array | Float64Array; logits: Float32Array | Float64Array };
-
-type Case = typeof caseArb extends fc.Arbitrary<infer C> ? C : never;
 
 function run(model: LSTMLanguageModel, k: Case): Run {
   const state = model.initState(k.B);

@@ -29,3 +29,26 @@ export const hostile = fc.oneof(
 export function isArgumentError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError;
 }
+
+/** Model configs the backend fuzzers draw from: one layer, two layers, an embedding. */
+export const CONFIGS = [
+  { vocabSize: 5, numHiddens: 4, seed: 1, initScale: 0.5 },
+  { vocabSize: 9, numHiddens: 7, numLayers: 2, seed: 2, initScale: 0.4 },
+  { vocabSize: 6, numHiddens: 5, embeddingSize: 3, seed: 3, init: 'pytorch' as const },
+];
+
+/** A case: a config, B, T, and ids/state values drawn for them. */
+export const caseArb = fc
+  .record({ c: fc.integer({ min: 0, max: CONFIGS.length - 1 }), B: fc.integer({ min: 1, max: 5 }), T: fc.integer({ min: 1, max: 9 }), seed: fc.nat() })
+  .map(({ c, B, T, seed }) => {
+    const config = CONFIGS[c]!;
+    let s = seed + 1;
+    const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const ids = () => Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(next() * config.vocabSize)));
+    const L = config.numLayers ?? 1;
+    const state = () => Float32Array.from({ length: L * B * config.numHiddens }, () => next() - 0.5);
+    return { c, B, T, X: ids(), Y: ids(), h: state(), cell: state() };
+  });
+
+/** A drawn case. */
+export type Case = typeof caseArb extends fc.Arbitrary<infer C> ? C : never;
