@@ -40,6 +40,22 @@ export let optimizerInternals: (optimizer: OptimizerBase<{ readonly lr: number }
   readonly uncount: () => void;
 };
 
+/**
+ * The device every parameter is on, or undefined when they are all on the host; a TypeError,
+ * at construction, for a list that mixes them.
+ */
+function deviceOf(params: readonly Trainable[]): ParameterDevice | undefined {
+  const device = params[0]?.device;
+  for (let i = 1; i < params.length; i++) {
+    if (params[i]!.device !== device) {
+      throw new TypeError(
+        `Expected every parameter of one optimiser on the same device (one model's), got params[0] ${device === undefined ? 'on the host' : 'on a device'} and params[${i}] ${params[i]!.device === undefined ? 'on the host' : 'on another device'}.`,
+      );
+    }
+  }
+  return device;
+}
+
 const like = (a: FloatArray): FloatArray => (a instanceof Float32Array ? new Float32Array(a.length) : new Float64Array(a.length));
 
 /**
@@ -62,6 +78,8 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
   #step = 0;
   readonly #buffers: Readonly<Record<string, readonly FloatArray[]>>;
   #version = 0;
+  /** The parameters' device (the webgpu backend's GPU), or undefined for host parameters. */
+  readonly #device: ParameterDevice | undefined;
 
   static {
     optimizerInternals = (o) => ({ version: o.#version, buffers: o.#buffers, uncount: () => { if (o.#step > 0) o.#step--; } });
@@ -70,6 +88,7 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
   /** `params` and `lr` must already be checked. Buffers start at zero. */
   protected constructor(params: readonly Trainable[], lr: number, bufferNames: readonly string[]) {
     this.params = [...params];
+    this.#device = deviceOf(this.params);
     this.#lr = lr;
     const buffers: Record<string, readonly FloatArray[]> = {};
     for (const name of bufferNames) buffers[name] = this.params.map((p) => like(p.data));
@@ -105,7 +124,7 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
    * update, and their host copies change only on `await model.sync()`.
    */
   step(): void {
-    const device = this.#device();
+    const device = this.#device;
     const t = this.#step + 1;
     if (device === undefined) {
       this.#step = t;
@@ -114,20 +133,6 @@ export abstract class OptimizerBase<Options extends { readonly lr: number }> {
       device.optimizerStep(this, t, this.#lr); // the count moves only once it has recorded
       this.#step = t;
     }
-  }
-
-  /** The parameters' device (all the same), or undefined for host parameters. */
-  #device(): ParameterDevice | undefined {
-    const { params } = this;
-    const device = params[0]?.device;
-    for (let i = 1; i < params.length; i++) {
-      if (params[i]!.device !== device) {
-        throw new TypeError(
-          `Expected every parameter of one optimiser on the same device (one model's), got params[0] ${device === undefined ? 'on the host' : 'on a device'} and params[${i}] ${params[i]!.device === undefined ? 'on the host' : 'on another device'}.`,
-        );
-      }
-    }
-    return device;
   }
 
   /** One update; `t` is the 1-based number of this step. */
