@@ -223,7 +223,15 @@ class TrainingRun {
   }
 }
 
-/** The message of a {@link TrainingDivergedError}. */
+/**
+ * The message of a {@link TrainingDivergedError}: where, which check fired (a non-finite loss
+ * or gradient norm, or finite ones and an update that made a weight non-finite), and what the
+ * model and optimiser were left with.
+ *
+ * @example
+ * divergedMessage('epoch 1, batch 2', NaN, 3.5);
+ * // 'Training diverged at epoch 1, batch 2: non-finite loss or gradient (loss NaN, gradient norm 3.5). The model keeps …'
+ */
 export function divergedMessage(where: string, loss: number, norm: number): string {
   const what = Number.isFinite(loss) && Number.isFinite(norm) ? 'the update made a weight non-finite' : 'non-finite loss or gradient';
   return `Training diverged at ${where}: ${what} (loss ${loss}, gradient norm ${norm}). ` +
@@ -231,8 +239,15 @@ export function divergedMessage(where: string, loss: number, norm: number): stri
     'and the optimiser its state from then; try a smaller learning rate or clipNorm.';
 }
 
-/** Throws unless `schedule` is a schedule and `optimizer.lr` can be set. */
-/** The arguments every training loop takes (`train`, `trainEpoch`, `fit`), checked the same way. */
+/**
+ * The arguments every training loop takes (`train`, `trainEpoch`, `fit`), checked the same way:
+ * a TypeError naming the first that is not a model (an object with `forwardBackward`), an
+ * iterable object of batches, or an object with `step()`.
+ *
+ * @example
+ * checkLoopArguments(model, loader, new SGD(model.parameters(), { lr: 1 })); // passes
+ * checkLoopArguments(model, 'abc', sgd); // TypeError: Expected `loader` to be an iterable of { X, Y } batches, got "abc".
+ */
 export function checkLoopArguments(model: unknown, loader: unknown, optimizer: unknown): void {
   if (typeof model !== 'object' || model === null || typeof (model as LSTMLanguageModel).forwardBackward !== 'function') {
     throw new TypeError(`Expected \`model\` to be an LSTMLanguageModel, got ${show(model)}.`);
@@ -245,6 +260,14 @@ export function checkLoopArguments(model: unknown, loader: unknown, optimizer: u
   }
 }
 
+/**
+ * Throws a TypeError unless `schedule` is a schedule (an object with `lrAt`) and `optimizer.lr`
+ * is a number it can set.
+ *
+ * @example
+ * checkSchedule(cosineWithWarmup({ lr: 1, warmupSteps: 10, totalSteps: 100 }), sgd); // passes
+ * checkSchedule({}, sgd); // TypeError: Expected `schedule` to be a schedule (an object with lrAt({ step, epoch })), got an object.
+ */
 export function checkSchedule(schedule: unknown, optimizer: Optimizer): asserts schedule is Schedule {
   if (typeof schedule !== 'object' || schedule === null || typeof (schedule as Schedule).lrAt !== 'function') {
     throw new TypeError(`Expected \`schedule\` to be a schedule (an object with lrAt({ step, epoch })), got ${show(schedule)}.`);

@@ -146,7 +146,7 @@ describe('importPyTorch file errors: code, whole message, tensor', () => {
   });
 
   it('a vocab metadata entry that is not an object', () => {
-    for (const [text, shown] of [['5', '5'], ['[]', 'an array of length 0'], ['"a"', '"a"']]) {
+    for (const [text, shown] of [['5', '5'], ['[]', 'an array of length 0'], ['"a"', '"a"']] as const) {
       const e = caught(() => importPyTorch(edited(make(), (m) => { m.vocab = text; })));
       expect([e.code, e.message]).toEqual(['VOCAB', `Invalid checkpoint: metadata "vocab": Expected an object (vocab.toJSON()), got ${shown}.`]);
     }

@@ -69,12 +69,12 @@ describe('the parts of a phase tile its work', () => {
         for (let part = 0; part < parts; part++) layerInputForward(k, { pass: s.pass, l, t: 0 }, part, parts);
         const Tn = s.T * s.B * s.H;
         // addBias(gates, z, W, b, R, H): one call per gate per part, z = g·Tn + r0·H.
-        const bias = calls.filter(([name]) => name === 'addBias').map(([, a]) => a as number[] & string[]);
+        const bias = calls.filter(([name]) => name === 'addBias').map(([, a]) => a as number[]);
         expect(bias).toHaveLength(4 * parts);
         for (let g = 0; g < 4; g++) {
-          const rows = bias.filter((a) => Math.floor((a[1] as number) / Tn) === g).map((a): [number, number] => {
-            const r0 = ((a[1] as number) - g * Tn) / s.H;
-            return [r0, r0 + (a[4] as number)];
+          const rows = bias.filter((a) => Math.floor(a[1]! / Tn) === g).map((a): [number, number] => {
+            const r0 = (a[1]! - g * Tn) / s.H;
+            return [r0, r0 + a[4]!];
           });
           expectTiles(rows, s.N);
         }
