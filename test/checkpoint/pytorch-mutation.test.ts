@@ -164,6 +164,8 @@ describe('importPyTorch file errors: code, whole message, tensor', () => {
       'MISSING_TENSOR', 'Invalid PyTorch export: tensor "lstm.weight_ih_l0" (nn.LSTM\'s first layer) is missing.', 'lstm.weight_ih_l0'],
     ['an embedding of rank 1', (_, l) => { Object.assign(named(l, 'embedding.weight'), { shape: [21] }); },
       'TENSOR_SHAPE', 'Invalid PyTorch export: tensor "embedding.weight" has shape [21], expected [7, E] (V from decoder.weight).', 'embedding.weight'],
+    ['an embedding of rank 3 with V rows', (_, l) => { Object.assign(named(l, 'embedding.weight'), { shape: [7, 3, 1] }); },
+      'TENSOR_SHAPE', 'Invalid PyTorch export: tensor "embedding.weight" has shape [7, 3, 1], expected [7, E] (V from decoder.weight).', 'embedding.weight'],
     ['no bias_hh', (_, l) => { l.splice(l.findIndex((t) => t.name === 'lstm.bias_hh_l1'), 1); },
       'MISSING_TENSOR', `Invalid PyTorch export: tensor "lstm.bias_hh_l1" (part of ${describeTwo}) is missing.`, 'lstm.bias_hh_l1'],
     ['an extra tensor', (_, l) => { l.push({ name: 'extra', dtype: 'F32', shape: [1], data: new Float32Array(1) }); },
