@@ -23,7 +23,7 @@ export type {
 
 const now = (): number => globalThis.performance.now();
 
-/** webgpu: a step queued on the GPU, its result still to be read. */
+/** webgpu: a step recorded on the GPU, its result still to be read. */
 interface QueuedStep {
   readonly batch: Batch;
   readonly lr: number;
@@ -52,11 +52,9 @@ interface StepResult {
  * - A NaN or infinite loss, gradient norm or weight puts back the weights and optimiser state
  *   from before the last update and rejects with a `TrainingDivergedError`. Only non-finite
  *   values are caught: a loss that grows but stays finite is not (watch it in `onStep`).
- * - A webgpu model trains on the GPU: each step is queued whole (`model.trainStepAsync`), one
- *   step ahead of the one being read back, so the GPU does not wait for the host (never across
- *   an evaluation, a checkpoint, maxSteps, an epoch's end or a stop: `onStep` may run while the
- *   next step is computing). The host copy of the weights is brought back (`model.sync()`) for
- *   the best weights, checkpoints and at the end.
+ * - A webgpu model trains on the GPU: each step is queued whole (`model.trainStepAsync`) and
+ *   read back once; the host copy of the weights is brought back (`model.sync()`) for the best
+ *   weights, checkpoints and at the end.
  * - Bad options are rejected (TypeError/RangeError naming the option and value) before any
  *   update.
  *
@@ -107,9 +105,6 @@ class FitRun {
 
   // This call's bookkeeping.
   #iterator: Iterator<Batch> | undefined;
-  /** webgpu: the step queued ahead, not yet read and counted, and when the last one was. */
-  #ahead: QueuedStep | null = null;
-  #settledAt = 0;
   #start = 0;
   #trainMs = 0;
   #tokensThisCall = 0;
@@ -157,12 +152,6 @@ class FitRun {
           continue;
         }
         const stop = this.#stopReason();
-        // webgpu: a step queued ahead is settled before anything that must see it done — a stop,
-        // an evaluation, a checkpoint, maxSteps, an epoch's end (see #queueStep).
-        if (this.#ahead !== null && (stop !== null || this.#boundaryAhead())) {
-          await this.#settle();
-          continue;
-        }
         if (stop !== null) {
           stopReason = stop;
           break;
@@ -171,14 +160,11 @@ class FitRun {
         this.#iterator ??= this.#startEpoch(this.#batchInEpoch);
         const next = this.#iterator.next();
         if (next.done === true) {
-          if (this.#ahead !== null) await this.#settle();
-          else await this.#endEpoch();
+          await this.#endEpoch();
           continue;
         }
         if (this.#model.backend === 'webgpu') {
-          const queued = this.#queueStep(next.value as Batch, t0);
-          if (this.#ahead !== null) await this.#settle(queued);
-          this.#ahead = queued;
+          await this.#settle(this.#queueStep(next.value as Batch, t0));
           continue;
         }
         const info = this.#trainStep(next.value as Batch);
@@ -252,52 +238,34 @@ class FitRun {
   }
 
   /**
-   * The webgpu backend's step, queued: the model records all of it on the GPU
-   * (`trainStepAsync`, which checks and undoes a diverging step there, and skips the steps
-   * queued after such a step until its result is read). The loop queues the next batch before
-   * reading this one's result — one step ahead, so the GPU never waits for the host — but never
-   * across a point that must see the step done (#boundaryAhead). A state in flight is carried
-   * on the GPU; with the state reset per batch, each step gets a fresh zero state.
+   * The webgpu backend's step: the model records all of it on the GPU (`trainStepAsync`,
+   * which checks and undoes a diverging step there) and reads it back once (#settle). One step
+   * at a time: keeping a step queued ahead was tried, and its results were not always
+   * bit-identical to awaited steps under load (an unexplained race, see docs/webgpu.md).
+   * With the state reset per batch, each step gets a fresh zero state.
    */
   #queueStep(batch: Batch, t0: number): QueuedStep {
     const model = this.#model, o = this.#o;
     const X = batch.X as Parameters<LSTMLanguageModel['forwardBackward']>[0];
     const Y = batch.Y as Parameters<LSTMLanguageModel['forwardBackward']>[1];
     const state = o.carry ? this.#flow.next(batch.X.batchSize) : undefined;
-    const lr = this.#scheduleLr(this.#ahead === null ? 0 : 1);
+    const lr = this.#scheduleLr();
     model.training = true;
     const result = model.trainStepAsync(X, Y, state, this.#optimizer, { clipNorm: o.clipNorm, clipValue: o.clipValue });
-    result.catch(() => {}); // read by #settle; a rejection before then is not unhandled
     return { batch, lr, t0, result };
   }
 
   /**
-   * Reads the step queued ahead and counts it (onStep, evaluation and checkpoint as after a
-   * CPU step). A step that did not happen rejects with TrainingDivergedError — after `next`,
-   * queued meanwhile (and so skipped on the GPU), is read too: the weights and optimiser state
-   * are then those from before the diverging step.
+   * Reads a queued step and counts it (onStep, evaluation and checkpoint as after a CPU step);
+   * a step that did not happen rejects with TrainingDivergedError (the weights and optimiser
+   * state are those from before it: the GPU undid it).
    */
-  async #settle(next?: QueuedStep): Promise<void> {
-    const a = this.#ahead!;
-    this.#ahead = null;
+  async #settle(a: QueuedStep): Promise<void> {
     const r = await a.result;
-    if (!r.stepped) {
-      await next?.result.catch(() => {});
-      throw new TrainingDivergedError(this.#divergedMessage(r.loss, r.gradNorm));
-    }
+    if (!r.stepped) throw new TrainingDivergedError(this.#divergedMessage(r.loss, r.gradNorm));
     const info = this.#account(a.batch, r.loss, a.lr, r.gradNorm);
-    const end = now();
-    this.#trainMs += end - Math.max(a.t0, this.#settledAt); // queued steps overlap: count the time once
-    this.#settledAt = end;
+    this.#trainMs += now() - a.t0;
     await this.#afterStep(info);
-  }
-
-  /** Whether the step queued ahead, once counted, reaches a point that must see it done. */
-  #boundaryAhead(): boolean {
-    const o = this.#o, s = this.#step + 1;
-    return (o.maxSteps !== undefined && s >= o.maxSteps) ||
-      (o.validation !== undefined && o.evalEvery !== undefined && s % o.evalEvery === 0) ||
-      (o.checkpointEvery !== undefined && s % o.checkpointEvery === 0);
   }
 
   /** After a counted step: an evaluation due, onStep, a checkpoint due. */
@@ -308,13 +276,10 @@ class FitRun {
     if (this.#pending === null) await this.#maybeCheckpoint();
   }
 
-  /**
-   * Sets the optimiser's rate from the schedule (if any) and returns it; `ahead` steps are
-   * queued but not yet counted (webgpu).
-   */
-  #scheduleLr(ahead = 0): number {
+  /** Sets the optimiser's rate from the schedule (if any) and returns it. */
+  #scheduleLr(): number {
     const o = this.#o;
-    if (o.schedule !== undefined) this.#optimizer.lr = scheduledLr(o.schedule, { step: this.#step + ahead, epoch: this.#epoch });
+    if (o.schedule !== undefined) this.#optimizer.lr = scheduledLr(o.schedule, { step: this.#step, epoch: this.#epoch });
     return typeof this.#optimizer.lr === 'number' ? this.#optimizer.lr : NaN;
   }
 

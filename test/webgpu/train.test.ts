@@ -184,7 +184,7 @@ describe('queued steps: results read back lagged', () => {
   });
 });
 
-describe('fit() keeps one step queued ahead on the GPU', () => {
+describe('fit() on the GPU step by step', () => {
   it('gives exactly what awaited trainStepAsync steps give: losses, norms, rates (a schedule), the carried state, weights', async () => {
     const { stepDecay } = await import('../../src/optim/schedules.js');
     const schedule = stepDecay({ lr: 2e-2, every: 3, factor: 0.5, unit: 'step' });
