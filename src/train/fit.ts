@@ -240,9 +240,9 @@ class FitRun {
   /**
    * The webgpu backend's step: the model records all of it on the GPU (`trainStepAsync`,
    * which checks and undoes a diverging step there) and reads it back once (#settle). One step
-   * at a time: keeping a step queued ahead was tried, and its results were not always
-   * bit-identical to awaited steps under load (an unexplained race, see docs/webgpu.md).
-   * With the state reset per batch, each step gets a fresh zero state.
+   * at a time: a loop keeping a step queued ahead drifted under load before reads were made
+   * newest-wins (docs/webgpu.md); it waits for more stress testing. With the state reset per
+   * batch, each step gets a fresh zero state.
    */
   #queueStep(batch: Batch, t0: number): QueuedStep {
     const model = this.#model, o = this.#o;

@@ -39,6 +39,9 @@ export class GpuCalls {
   #carry: { state: LSTMState; buffer: GPUBuffer } | undefined;
   /** States whose final values are still to be read back, with how many reads. */
   readonly #inFlight = new Map<LSTMState, number>();
+  /** Calls that read a final state, numbered; and per state, the newest whose read has landed. */
+  #seq = 0;
+  readonly #landed = new WeakMap<LSTMState, number>();
   /** Whether the call being recorded starts from the carry buffer (set by `prepareState`). */
   #fromCarry = false;
   /** The weights before the latest step. */
@@ -84,7 +87,10 @@ export class GpuCalls {
 
   /**
    * Records copying the call's final state into the carry buffer, then reads `extra` and the
-   * final state into `st`. Until the read lands, `st` is in flight.
+   * final state, which goes into `st` unless a later call's has landed there first: reads of
+   * queued calls can land out of order (Dawn delivers mapAsync completions that finish
+   * together in no fixed order), and a stale final state must not overwrite a newer one.
+   * Until the read lands, `st` is in flight.
    */
   async read(ws: Workspace, st: LSTMState, extra: ReadRequest[]): Promise<void> {
     const engine = this.#engine;
@@ -94,18 +100,25 @@ export class GpuCalls {
     }
     const carry = this.#carry;
     carry.state = st;
+    const final = new Float32Array(2 * L * n); // [h of every layer | c of every layer]
     const reads = [...extra];
     ws.layers.forEach((lw, l) => {
       engine.copy(carry.buffer, l * n, GpuEngine.at(lw.hs) + last, n, true);
       engine.copy(carry.buffer, (L + l) * n, GpuEngine.at(lw.cs) + last, n, true);
       reads.push(
-        { at: GpuEngine.at(lw.hs) + last, length: n, into: st.h, offset: l * n },
-        { at: GpuEngine.at(lw.cs) + last, length: n, into: st.c, offset: l * n },
+        { at: GpuEngine.at(lw.hs) + last, length: n, into: final, offset: l * n },
+        { at: GpuEngine.at(lw.cs) + last, length: n, into: final, offset: (L + l) * n },
       );
     });
+    const seq = ++this.#seq;
     this.#inFlight.set(st, (this.#inFlight.get(st) ?? 0) + 1);
     try {
       await engine.read(reads);
+      if (seq > (this.#landed.get(st) ?? 0)) {
+        this.#landed.set(st, seq);
+        st.h.set(final.subarray(0, L * n));
+        st.c.set(final.subarray(L * n));
+      }
     } finally {
       const left = this.#inFlight.get(st)! - 1;
       if (left === 0) this.#inFlight.delete(st);

@@ -363,8 +363,9 @@ export class GpuEngine {
     let bytes = 0;
     for (const r of requests) bytes += 4 * r.length;
     if (bytes === 0) {
+      const errors = this.#errors.splice(0);
       await this.device.queue.onSubmittedWorkDone();
-      await this.#throwErrors();
+      await this.#throwErrors(errors);
       return;
     }
     const staging = this.#takeStaging(bytes);
@@ -376,9 +377,10 @@ export class GpuEngine {
       offset += 4 * r.length;
     }
     this.device.queue.submit([encoder.finish()]);
+    const errors = this.#errors.splice(0); // this read's and earlier commands' (not later ones')
     try {
       await staging.mapAsync(1 /* GPUMapMode.READ */);
-      await this.#throwErrors();
+      await this.#throwErrors(errors);
       const data = new Float32Array(staging.getMappedRange());
       offset = 0;
       for (const r of requests) {
@@ -401,8 +403,8 @@ export class GpuEngine {
     return this.device.createBuffer({ size: Math.max(256, 2 ** Math.ceil(Math.log2(bytes))), usage: MAP_READ | COPY_DST });
   }
 
-  async #throwErrors(): Promise<void> {
-    const pending = this.#errors.splice(0);
+  /** Throws the first validation error among `pending` (the scopes of commands submitted before a read). */
+  async #throwErrors(pending: Promise<GPUError | null>[]): Promise<void> {
     for (const error of await Promise.all(pending)) {
       if (error !== null) throw new Error(`WebGPU error in the webgpu backend: ${error.message}`);
     }

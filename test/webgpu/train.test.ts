@@ -213,3 +213,30 @@ describe('fit() on the GPU step by step', () => {
     expect(Array.from(result.state.recurrent!.h)).toEqual(Array.from(state.h));
   });
 });
+
+describe('reads that land out of order', () => {
+  it('an older call landing after a newer one does not overwrite the newer final state (found as a rare drift under load)', async () => {
+    const { GpuEngine } = await import('../../src/webgpu/gpu.js');
+    const m = new LSTMLanguageModel({ ...options({ dropout: 0 }), backend: 'webgpu', gpuDevice: await testDevice() });
+    const ref = new LSTMLanguageModel({ ...options({ dropout: 0 }), backend: 'webgpu', gpuDevice: await testDevice() });
+    const original = GpuEngine.prototype.read;
+    let calls = 0;
+    GpuEngine.prototype.read = async function (this: InstanceType<typeof GpuEngine>, requests) {
+      const first = calls++ === 0;
+      await original.call(this, requests);
+      if (first) await new Promise((resolve) => setTimeout(resolve, 100)); // the older read lands last
+    };
+    const s = m.initState(2);
+    try {
+      await Promise.all([m.forwardAsync([[1, 2, 3], [4, 5, 6]], s), m.forwardAsync([[7, 8], [9, 10]], s)]);
+    } finally {
+      GpuEngine.prototype.read = original;
+    }
+    expect(calls).toBe(2);
+    const t = ref.initState(2);
+    await ref.forwardAsync([[1, 2, 3], [4, 5, 6]], t);
+    await ref.forwardAsync([[7, 8], [9, 10]], t);
+    expect(Array.from(s.h)).toEqual(Array.from(t.h)); // the second call's final state, as when awaited
+    expect(Array.from(s.c)).toEqual(Array.from(t.c));
+  });
+});
