@@ -18,7 +18,8 @@ const MAP_READ = 0x1, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40, STORAGE = 
 const SLOT = 256;
 /**
  * aux: RESULTS result slots first — slots [0, LOSS_SLOTS) take the losses of calls (`sumLoss`),
- * the rest are free for other kernels (clipping, optimisers: see `RESULT_SLOTS`) — then the
+ * the rest belong to other kernels (32–34 and 40–63 clipping and the optimisers' skip flag:
+ * src/webgpu/clip.ts, kernels/optim.ts; 35–37 a training step's guard: calls.ts) — then the
  * per-row losses.
  */
 export const RESULTS = 64;
