@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { Op, Simd } from '../../../src/wasm/ops.js';
+import { encodeModule, type FunctionDef } from '../../../src/wasm/encoder.js';
+import {
+  matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions,
+} from '../../../src/wasm/kernels/matmul.js';
+import { simd } from '../helpers.js';
+
+// Every path of the wasm products at small sizes, BIT FOR BIT against the order of float32
+// operations each kernel promises, on a block in the middle of a memory whose other values
+// must not change (a block of columns of a wider matrix for the strided variants, whose
+// gaps between rows must stay as they were):
+// - matmul, matmulTN, matmulStrided: each output is out (accumulating) or 0, plus each
+//   a(i, k)·b(k, j) in k order, rounded to float32 at every multiply and add — whether its
+//   row went in a 4×8 or 4×4 block, a scalar column, or was streamed (pairs U = 4, single rows
+//   U = 8), across k chunks of 128 and row bands of 64.
+// - matmulNT, matmulNTStrided: four lane sums over k ≡ 0…3 (mod 4) up to K − K mod 4, summed
+//   as (l0 + l2) + (l1 + l3), then the last K mod 4 terms in order, then + out (accumulating).
+// Small shapes reach every block (M up to 9 covers 4-row blocks with 0–3 streamed rows after,
+// N up to 17 the 4×8, 4×4 and scalar columns, K the passes of 4 and 8 and their rests); a few
+// larger ones cross the chunk and band edges. The relaxed variants (fused multiply-add) are
+// not valid on Node 20: their code is checked to be the plain code with each multiply-add fused.
+
+const fr = Math.fround;
+const SENTINEL = 1.25e-3;
+
+type Variant = 'matmul' | 'matmulTN' | 'matmulNT' | 'matmulStrided' | 'matmulNTStrided';
+const generators: Record<Variant, (o?: MatmulOptions) => FunctionDef> = {
+  matmul: matmulKernel,
+  matmulTN: matmulTNKernel,
+  matmulNT: matmulNTKernel,
+  matmulStrided: matmulStridedKernel,
+  matmulNTStrided: matmulNTStridedKernel,
+};
+
+/** The expected outputs (row-major M×N) from the inputs as laid out in `f`. */
+function model(
+  variant: Variant, f: Float32Array, o: number, a: number, b: number, M: number, K: number, N: number, ld: number, acc: boolean,
+): number[] {
+  const A = (i: number, k: number): number => (variant === 'matmulTN' ? f[a + k * M + i]! : f[a + i * K + k]!);
+  const nt = variant === 'matmulNT' || variant === 'matmulNTStrided';
+  const B = (k: number, j: number): number => (nt ? f[b + j * K + k]! : f[b + k * ld + j]!);
+  const out: number[] = [];
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      const start = f[o + i * ld + j]!;
+      let s: number;
+      if (!nt) {
+        s = acc ? start : 0;
+        for (let k = 0; k < K; k++) s = fr(s + fr(A(i, k) * B(k, j)));
+      } else {
+        const lane = [0, 0, 0, 0];
+        const K4 = K - (K % 4);
+        for (let k = 0; k < K4; k++) lane[k % 4] = fr(lane[k % 4]! + fr(A(i, k) * B(k, j)));
+        s = fr(fr(lane[0]! + lane[2]!) + fr(lane[1]! + lane[3]!));
+        for (let k = K4; k < K; k++) s = fr(s + fr(A(i, k) * B(k, j)));
+        if (acc) s = fr(s + start);
+      }
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+/** One module with the variant, on a memory of `pages`, and a checker for one call. */
+function harness(variant: Variant, pages = 4) {
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const run = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([generators[variant]()], { shared: false })), {
+    env: { memory },
+  }).exports[variant] as (...args: number[]) => void;
+  const f = new Float32Array(memory.buffer);
+  let seed = 7;
+  const value = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return fr((seed / 2147483648) * 2 - 1);
+  };
+  const strided = variant === 'matmulStrided' || variant === 'matmulNTStrided';
+  return (M: number, K: number, N: number, acc: boolean): void => {
+    // Rows of out (and of b, for matmulStrided) are ld floats apart: a block of N columns of a
+    // wider matrix, starting at column 2 of it.
+    const ld = strided ? N + 3 : N;
+    const nt = variant === 'matmulNT' || variant === 'matmulNTStrided';
+    const aAt = 5, bAt = aAt + M * K + 3 + (nt || !strided ? 0 : 2);
+    const bSize = nt ? N * K : K * ld;
+    const oAt = bAt + bSize + 3 + (strided ? 2 : 0);
+    const end = oAt + M * ld + 9;
+    f.fill(SENTINEL, 0, end);
+    for (let e = 0; e < M * K; e++) f[aAt + e] = value();
+    for (let e = 0; e < bSize; e++) f[bAt + e] = value();
+    for (let e = 0; e < M * ld; e++) f[oAt + e] = value();
+    const before = f.slice(0, end);
+    run(4 * oAt, 4 * aAt, 4 * bAt, M, K, N, ...(strided ? [ld] : []), acc ? 1 : 0);
+    const expected = model(variant, before, oAt, aAt, bAt, M, K, N, ld, acc);
+    const written = new Set<number>();
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        const q = oAt + i * ld + j;
+        written.add(q);
+        if (!Object.is(f[q], expected[i * N + j])) {
+          throw new Error(`${variant} ${M}×${K}×${N} acc=${acc}: out[${i}, ${j}] = ${f[q]}, expected ${expected[i * N + j]}`);
+        }
+      }
+    }
+    for (let q = 0; q < end; q++) {
+      if (!written.has(q) && !Object.is(f[q], before[q])) throw new Error(`${variant} ${M}×${K}×${N} acc=${acc}: element ${q} changed`);
+    }
+  };
+}
+
+const MS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+const NS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17];
+const KS = [0, 1, 2, 3, 4, 5, 7, 8, 9, 17];
+// Across the k chunks (128), the row bands (64) and the streamed rows after a band's blocks.
+const LARGE: [number, number, number][] = [
+  [1, 128, 5], [1, 129, 9], [2, 257, 13], [3, 131, 4], [5, 300, 3], [4, 130, 8], [64, 3, 5], [65, 130, 5], [67, 129, 13],
+  [70, 0, 3], [130, 9, 6], [9, 133, 17], [16, 64, 24],
+];
+
+describe.skipIf(!simd)('wasm products at every path, bit for bit', () => {
+  for (const variant of Object.keys(generators) as Variant[]) {
+    it(`${variant}: M 1–9 × N 1–17 × K 0–17, overwriting and accumulating`, () => {
+      const check = harness(variant);
+      for (const M of MS) for (const N of NS) for (const K of KS) for (const acc of [false, true]) check(M, K, N, acc);
+    });
+
+    it(`${variant}: across k chunks and row bands`, () => {
+      const check = harness(variant, 8);
+      for (const [M, K, N] of LARGE) for (const acc of [false, true]) check(M, K, N, acc);
+    });
+  }
+});
+
+describe('relaxed variants: the plain code with each multiply-add fused', () => {
+  /** Reads a LEB128 local index at code[i]; returns [value, next index]. */
+  const leb = (code: readonly number[], i: number): [number, number] => {
+    let v = 0, shift = 0;
+    for (;;) {
+      const byte = code[i++]!;
+      v |= (byte & 0x7f) << shift;
+      shift += 7;
+      if ((byte & 0x80) === 0) return [v, i];
+    }
+  };
+  const lebBytes = (v: number): number[] => {
+    const out: number[] = [];
+    do {
+      let byte = v & 0x7f;
+      v >>>= 7;
+      if (v !== 0) byte |= 0x80;
+      out.push(byte);
+    } while (v !== 0);
+    return out;
+  };
+  const MUL = [Op.prefix_simd, ...lebBytes(Simd.f32x4_mul)];
+  const ADD = [Op.prefix_simd, ...lebBytes(Simd.f32x4_add)];
+  const MADD = [Op.prefix_simd, ...lebBytes(Simd.f32x4_relaxed_madd)];
+  const at = (code: readonly number[], i: number, bytes: readonly number[]): boolean => bytes.every((b, k) => code[i + k] === b);
+
+  /** `get acc; get x; get y; f32x4.mul; f32x4.add` → `get x; get y; get acc; f32x4.relaxed_madd`. */
+  function fuse(code: readonly number[]): { code: number[]; fused: number } {
+    const out: number[] = [];
+    let fused = 0;
+    for (let i = 0; i < code.length;) {
+      if (code[i] === Op.local_get) {
+        const [accL, i1] = leb(code, i + 1);
+        if (code[i1] === Op.local_get) {
+          const [x, i2] = leb(code, i1 + 1);
+          if (code[i2] === Op.local_get) {
+            const [y, i3] = leb(code, i2 + 1);
+            if (at(code, i3, MUL) && at(code, i3 + MUL.length, ADD)) {
+              out.push(Op.local_get, ...lebBytes(x), Op.local_get, ...lebBytes(y), Op.local_get, ...lebBytes(accL), ...MADD);
+              fused++;
+              i = i3 + MUL.length + ADD.length;
+              continue;
+            }
+          }
+        }
+      }
+      out.push(code[i]!);
+      i++;
+    }
+    return { code: out, fused };
+  }
+
+  for (const variant of Object.keys(generators) as Variant[]) {
+    it(variant, () => {
+      const plain = generators[variant]();
+      expect(generators[variant]({ relaxed: false })).toEqual(plain);
+      expect(generators[variant]({})).toEqual(plain);
+      const relaxed = generators[variant]({ relaxed: true });
+      const { code, fused } = fuse(plain.code);
+      expect(fused).toBeGreaterThan(4);
+      expect(relaxed.code).toEqual(code);
+      expect({ ...relaxed, code: [] }).toEqual({ ...plain, code: [] });
+      expect(relaxed.name).toBe(variant);
+    });
+  }
+});
