@@ -439,13 +439,18 @@ export class GpuEngine {
 
   #ensureAux(rows: number): void {
     if (rows <= this.#auxRows) return;
-    if (this.#aux !== undefined) {
-      // Rows recorded so far in this call point into the old buffer: run them there first.
-      this.flush();
-      this.#aux.destroy();
-    }
+    const old = this.#aux;
+    // Commands recorded so far run on the old buffer; then its contents (result slots not yet
+    // read, flags, per-row losses not yet summed) move to the new one.
+    if (old !== undefined) this.flush();
     this.#auxRows = Math.max(rows, 2 * this.#auxRows);
     this.#aux = this.device.createBuffer({ size: 4 * (RESULTS + this.#auxRows), usage: STORAGE | COPY_SRC | COPY_DST });
+    if (old !== undefined) {
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(old, 0, this.#aux, 0, old.size);
+      this.device.queue.submit([encoder.finish()]);
+      old.destroy();
+    }
     this.#bindGroup = undefined;
     this.#bind();
   }
