@@ -1,3 +1,4 @@
+import { show } from '../checks.js';
 import { FunctionBuilder, ValType } from '../wasm/builder.js';
 import { encodeModule } from '../wasm/encoder.js';
 import { Simd } from '../wasm/ops.js';
@@ -68,7 +69,7 @@ export function wasmRelaxedSimdSupported(): boolean {
 /** The options with `relaxed` resolved: the engine's support by default; refused if asked for without it. */
 function resolveOptions(options: KernelOptions): Required<KernelOptions> {
   const relaxed = options.relaxed ?? wasmRelaxedSimdSupported();
-  if (typeof relaxed !== 'boolean') throw new TypeError(`Expected \`relaxed\` to be a boolean, got ${String(relaxed)}.`);
+  if (typeof relaxed !== 'boolean') throw new TypeError(`Expected \`relaxed\` to be a boolean, got ${show(relaxed)}.`);
   if (relaxed && !wasmRelaxedSimdSupported()) {
     throw new Error('Expected an engine with relaxed SIMD for `relaxed: true` (Node ≥ 22, Chrome ≥ 114); this one lacks it.');
   }
