@@ -498,11 +498,19 @@ describe('fit: the captured state', () => {
     });
     expect(tokens).toEqual([12, 20]); // batches 2 (4 tokens) and 3 (8 tokens)
     expect(r.epochs).toBe(0);
-    // Skipping past the end of a shorter loader ends the epoch.
-    const short = await fit(model, listLoader(batches.slice(0, 1)), new SGD(model.parameters(), { lr: 0.1 }), {
+    // Skipping past the end of a shorter loader ends the epoch, and asks for no batch past its end.
+    let nexts = 0;
+    const counting = {
+      [Symbol.iterator]() {
+        const it = batches.slice(0, 1)[Symbol.iterator]();
+        return { next: () => { nexts++; return it.next(); } };
+      },
+    };
+    const short = await fit(model, counting, new SGD(model.parameters(), { lr: 0.1 }), {
       epochs: 1, resumeFrom: { ...first.state, batchInEpoch: 3 },
     });
     expect(short).toMatchObject({ steps: 1, epochs: 1 });
+    expect(nexts).toBe(3); // the batch, its end while skipping, its end again in the loop
   });
 
   it('the optimiser, schedule, recurrent state and best: each or null', async () => {
@@ -628,6 +636,22 @@ describe('fit: resumeFrom is checked whole, before anything changes', () => {
     await refuse({ ...state, recurrent: { h: f(3), c: Float32Array.of(0, 0, Infinity) } }, RangeError, 'Expected `resumeFrom.recurrent.c` to be finite.');
   });
 
+  it('a float64 model wants Float64Arrays', async () => {
+    const model = tiny({ dtype: 'float64' });
+    const loader = listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1)]);
+    const { state } = await fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), { maxSteps: 1 });
+    expect(state.recurrent!.h).toBeInstanceOf(Float64Array);
+    const again = (s: TrainingState) => fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), { maxSteps: 2, resumeFrom: s });
+    await expect(again({ ...state, recurrent: { h: new Float32Array(6), c: new Float32Array(6) } })).rejects.toThrow(
+      /^Expected `resumeFrom.recurrent.h` to be a Float64Array of L·B·H values \(a multiple of 3\), got a Float32Array\.$/,
+    );
+    const n = model.flatParameters.length;
+    await expect(again({ ...state, best: { loss: 1, step: 1, epoch: 0, parameters: new Float32Array(n) } })).rejects.toThrow(
+      `Expected \`resumeFrom.best.parameters\` to be null or a Float64Array of ${n} values, got a Float32Array.`,
+    );
+    await expect(again({ ...state, best: { loss: 1, step: 1, epoch: 0, parameters: new Float64Array(n) } })).resolves.toMatchObject({ steps: 2 });
+  });
+
   it('best', async () => {
     const { state, model } = await setup();
     const n = model.flatParameters.length;
@@ -653,7 +677,9 @@ describe('fit: resumeFrom is checked whole, before anything changes', () => {
     const m = tiny();
     const o = new SGD(m.parameters(), { lr: 0.1, momentum: 0.5 });
     // Stops at once (maxSteps reached): the state comes back as given.
-    const r = await fit(m, listLoader([batchOf(2, 4, 0)]), o, { maxSteps: 7, resumeFrom: resumed });
+    // Frozen: nothing may be written into a loader or a validation corpus without a generator.
+    const frozen = Object.freeze(listLoader([batchOf(2, 4, 0)], { batchSize: 2, numSteps: 4 }));
+    const r = await fit(m, frozen, o, { maxSteps: 7, resumeFrom: resumed, validation: Object.freeze(Array.from(ids(9, 3))) });
     expect(r.steps).toBe(7);
     expect(r.state).toEqual({ ...resumed, loaderGenerator: null, validationGenerator: null, schedule: null });
     expect(r.state.best!.parameters).not.toBe(params);
@@ -707,7 +733,12 @@ describe('fit: divergence', () => {
       override step(): void { super.step(); if (this.stepCount === 2) model.flatParameters[1] = -Infinity; }
     }
     const o = new Bad(model.parameters(), { lr: 0.1 });
-    const error = await fit(model, listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1)]), o, { maxSteps: 3 }).catch((e: unknown) => e);
+    const after: Float32Array[] = [];
+    const error = await fit(model, listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1)]), o, {
+      maxSteps: 3, onStep: () => { after.push(Float32Array.from(model.flatParameters)); },
+    }).catch((e: unknown) => e);
+    expect(after).toHaveLength(1);
+    expect(model.flatParameters).toEqual(after[0]); // the weights after step 1
     expect(error).toBeInstanceOf(TrainingDivergedError);
     expect((error as Error).message).toMatch(/^Training diverged at step 2 \(epoch 1, batch 2\): the update made a weight non-finite \(loss [0-9.]+, gradient norm [0-9.]+\)/);
     expect(o.stepCount).toBe(1); // the optimiser's state from before step 2
@@ -732,5 +763,86 @@ describe('fit: divergence', () => {
     expect(moved(free.weights as Float32Array)).toBeGreaterThan(1e-4);
     expect(moved(byNorm.weights as Float32Array)).toBeLessThan(2e-6);
     expect(moved(byValue.weights as Float32Array)).toBeLessThan(2e-6);
+  });
+});
+
+describe('fit: the webgpu path (#queueStep, #settle), run by a js model that says it is webgpu', () => {
+  /** A js model whose `backend` reads 'webgpu': fit then trains through trainStepAsync, whose CPU path is the same step. */
+  const posing = (options: object = {}): LSTMLanguageModel => {
+    const model = tiny(options);
+    Object.defineProperty(model, 'backend', { value: 'webgpu' });
+    return model;
+  };
+
+  it('the same weights, losses, norms and state as the js path, carried or reset', async () => {
+    for (const statePolicy of ['carry', 'reset'] as const) {
+      const run = async (model: LSTMLanguageModel) => {
+        fakeClock();
+        const infos: StepInfo[] = [];
+        const validation = listLoader([batchOf(2, 4, 7)]);
+        const r = await fit(model, listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1), batchOf(2, 4, 2)]), sgd(model), {
+          maxSteps: 5, statePolicy, validation, evalEvery: 2, schedule: stepDecay({ lr: 0.2, every: 2, factor: 0.5, unit: 'step' }),
+          clipNorm: 0.5, onStep: (s) => { infos.push(s); },
+        });
+        return { r, infos, weights: model.flatParameters.slice() };
+      };
+      const js = await run(tiny({ dropout: 0.3 }));
+      const gpu = await run(posing({ dropout: 0.3 }));
+      expect(gpu.weights).toEqual(js.weights);
+      expect(gpu.infos).toEqual(js.infos); // step, loss, lr, norm, tokens, and the clock's figures
+      expect(gpu.infos.map((s) => s.lr)).toEqual([0.2, 0.2, 0.1, 0.1, 0.05]);
+      expect(gpu.infos.map((s) => s.elapsedMs)).toEqual([10, 20, 30, 40, 50]);
+      expect(gpu.r.evaluations).toEqual(js.r.evaluations);
+      expect(gpu.r.state.recurrent).toEqual(js.r.state.recurrent);
+      expect(gpu.r.state.recurrent === null).toBe(statePolicy === 'reset');
+    }
+  });
+
+  it('a step the model did not take rejects with the position in the message, the weights as before it', async () => {
+    const model = posing();
+    const loader = listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1)]);
+    class Bad extends SGD {
+      override step(): void { super.step(); if (this.stepCount === 3) model.flatParameters[0] = NaN; }
+    }
+    const weights: Float32Array[] = [];
+    const o = new Bad(model.parameters(), { lr: 0.1 });
+    const error = await fit(model, loader, o, { maxSteps: 5, onStep: () => { weights.push(Float32Array.from(model.flatParameters)); } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    expect((error as Error).message).toMatch(/^Training diverged at step 3 \(epoch 2, batch 1\): the update made a weight non-finite \(loss [0-9.]+, gradient norm [0-9.]+\)\. The model keeps/);
+    expect(model.flatParameters).toEqual(weights[1]);
+    expect(weights).toHaveLength(2);
+  });
+});
+
+describe('fit: odds and ends', () => {
+  it('an optimiser without a numeric lr: the steps report NaN', async () => {
+    const model = tiny();
+    const lrs: number[] = [];
+    await fit(model, listLoader([batchOf(2, 4, 0)]), { step() {} } as never, { maxSteps: 2, onStep: (s) => { lrs.push(s.lr); } });
+    expect(lrs).toEqual([NaN, NaN]);
+  });
+
+  it('one checkpoint at an epoch end with an evaluation there (not a second after it)', async () => {
+    const model = tiny();
+    const states: [number, number][] = [];
+    const r = await fit(model, listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1)], { batchSize: 2, numSteps: 4 }), new SGD(model.parameters(), { lr: 0.1 }), {
+      epochs: 2, validation: ids(9, 3), checkpointEvery: 2, onCheckpoint: (s) => { states.push([s.step, s.epoch]); },
+    });
+    expect(r.evaluations.map((e) => [e.step, e.atEpochEnd])).toEqual([[2, true], [4, true]]);
+    expect(states).toEqual([[2, 0], [4, 1]]);
+  });
+
+  it('an evaluation stopped on a validation corpus writes nothing into it', async () => {
+    const model = tiny();
+    const controller = new AbortController();
+    const loss = model.loss.bind(model);
+    model.loss = (...args: Parameters<typeof loss>) => { controller.abort(); return loss(...args); };
+    const validation = Object.freeze(Array.from(ids(9, 3)));
+    const r = await fit(model, listLoader([batchOf(2, 4, 0)], { batchSize: 2, numSteps: 4 }), new SGD(model.parameters(), { lr: 0.1 }), {
+      epochs: 2, validation, signal: controller.signal,
+    });
+    expect(r).toMatchObject({ stopReason: 'aborted', steps: 1 });
+    expect(r.state.pendingEvaluation).toBe('epochEnd');
   });
 });
