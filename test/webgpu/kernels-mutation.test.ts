@@ -12,7 +12,7 @@ import {
 } from '../../src/webgpu/kernels/guard.js';
 import { adamWgsl, clearSkipWgsl, rmspropWgsl, sgdWgsl, SKIP_SLOT } from '../../src/webgpu/kernels/optim.js';
 import { u32s, wgslKernel } from '../../src/webgpu/wgsl.js';
-import { testDevice } from './device.js';
+import { freshDevice, testDevice } from './device.js';
 
 const PAGES = 16; // 1 MiB of mirror: 262,144 elements
 const SENTINEL = -7.25;
@@ -373,5 +373,44 @@ describe('the engine', () => {
     engine.kernels.softmaxCrossEntropy(f, L, f, L, ids, IDS, 1, M, V, 1); // 1400 rows: aux grows
     const [sum] = await back(engine.sumLoss(), 1, true);
     expect(Math.abs(sum! - loss) / loss).toBeLessThan(1e-6);
+  });
+  it('the GPU buffer follows a grown memory: commands recorded before run on the old one, its contents carried over', async () => {
+    setUp([[100, 20]]);
+    const host = f.slice(0, 200);
+    engine.kernels.mul(f, 150, f, 100, f, 101, 5); // recorded, not submitted
+    memory.grow(1);
+    views();
+    const end = f.length - 3; // past the old buffer's end
+    f[end] = 6;
+    f[end + 1] = 7;
+    engine.upload(f, end, 2);
+    engine.kernels.mul(f, end + 2, f, end, f, end + 1, 1);
+    engine.kernels.mul(f, 160, f, 150, f, 100, 5);
+    for (let k = 0; k < 5; k++) host[150 + k] = host[100 + k]! * host[101 + k]!;
+    for (let k = 0; k < 5; k++) host[160 + k] = host[150 + k]! * host[100 + k]!;
+    expect(await back(100, 70)).toEqual(Array.from(host.subarray(100, 170)));
+    expect(await back(end, 3)).toEqual([6, 7, 42]);
+  });
+
+  it('after destroy every call throws, reads reject; destroy twice is fine', async () => {
+    engine.destroy();
+    engine.destroy();
+    const disposed = /^This webgpu model was disposed: its GPU buffers are freed\.$/;
+    expect(() => engine.flush()).toThrow(disposed);
+    expect(() => engine.kernels.mul(f, 0, f, 0, f, 0, 1)).toThrow(disposed);
+    expect(() => engine.clear(0, 1)).toThrow(disposed);
+    await expect(engine.read([])).rejects.toThrow(disposed);
+  });
+
+  it('a lost device: the next read or submit says so', async () => {
+    const device = await freshDevice();
+    const other = new GpuEngine(device, new WebAssembly.Memory({ initial: 1 }));
+    await other.read([]);
+    device.destroy();
+    await device.lost;
+    const lost = /^The GPU device of this webgpu model was lost; make a new model \(or load a checkpoint\) on a new device\.$/;
+    await expect(other.read([])).rejects.toThrow(lost);
+    other.clear(0, 1);
+    expect(() => other.flush()).toThrow(lost);
   });
 });
