@@ -31,7 +31,7 @@ export interface MatmulOptions {
  * acc + x · y on three v128 locals, left on the stack: mul then add (two roundings, the same
  * bits as the float32 reference), or with `relaxed` one relaxed_madd (x · y + acc).
  */
-function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local, relaxed = false): FunctionBuilder {
+function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local, relaxed: boolean): FunctionBuilder {
   if (relaxed) return f.get(x).get(y).get(acc).simd(Simd.f32x4_relaxed_madd);
   return f.get(acc).get(x).get(y).simd(Simd.f32x4_mul).simd(Simd.f32x4_add);
 }
