@@ -2,7 +2,7 @@
 // argument checks, adjacent ranges merged into one dispatch, the partial sums' scratch buffer
 // growing past 256 workgroups, the norm slots in turn, the skip flag from the first measure
 // only, and which kernels each option records. Norms against a float64 sum.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { clipNormWgsl, NORM_SLOTS_START, recordClip, scaleGradWgsl, sumSquaresWgsl, SCALE_SLOT } from '../../src/webgpu/clip.js';
 import { GpuEngine } from '../../src/webgpu/gpu.js';
 import { SKIP_SLOT } from '../../src/webgpu/kernels/optim.js';
@@ -11,11 +11,15 @@ import { testDevice } from './device.js';
 
 const ELEMENTS = 1 << 20;
 let engine: GpuEngine;
+let made = false;
 let f: Float32Array;
 /** Every dispatch recorded, by kernel code (the kernels are made once per module). */
 let log: { code: string; args: number[] }[] = [];
 
-beforeAll(async () => {
+// Made in the first test that runs (see kernels-mutation.test.ts).
+beforeEach(async () => {
+  if (made) return;
+  made = true;
   const memory = new WebAssembly.Memory({ initial: (4 * ELEMENTS) / 65536 });
   engine = new GpuEngine(await testDevice(), memory);
   f = new Float32Array(memory.buffer);

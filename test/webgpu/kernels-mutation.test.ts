@@ -4,7 +4,7 @@
 // small integers where a kernel only adds and multiplies, so the GPU's results are exact and
 // compared with `toEqual`; blocks have sentinels around them. kernels.test.ts checks the same
 // kernels on larger random shapes against their TypeScript twins.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { jsKernels } from '../../src/backend/table.js';
 import { GpuEngine, RESULTS } from '../../src/webgpu/gpu.js';
 import {
@@ -17,11 +17,16 @@ import { freshDevice, testDevice } from './device.js';
 const PAGES = 16; // 1 MiB of mirror: 262,144 elements
 const SENTINEL = -7.25;
 let engine: GpuEngine;
+let made = false;
 let memory: WebAssembly.Memory;
 let f: Float32Array;
 let ids: Int32Array;
 
-beforeAll(async () => {
+// Made in the first test that runs (not in beforeAll), so that Stryker counts what building it
+// covers against that test and runs one test for such a mutant, not the whole file.
+beforeEach(async () => {
+  if (made) return;
+  made = true;
   memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES + 2 });
   engine = new GpuEngine(await testDevice(), memory);
 });

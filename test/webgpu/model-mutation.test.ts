@@ -4,7 +4,7 @@
 // the CPU optimiser on the same gradients, first and later steps, a state loaded between;
 // the calls' carried state, guard, halt and resume (src/webgpu/calls.ts). One webgpu model
 // for the file where a test can share it (compiling its pipelines takes seconds).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { LSTMLanguageModel, type LSTMLanguageModelOptions } from '../../src/lstm/model.js';
 import { Adam } from '../../src/optim/adam.js';
 import { AdamW } from '../../src/optim/adamw.js';
@@ -23,8 +23,9 @@ const options: LSTMLanguageModelOptions = { vocabSize: V, numHiddens: H, numLaye
 const X = [[1, 2, 3], [4, 0, 2]], Y = [[2, 3, 4], [0, 1, 3]];
 
 let gpu: LSTMLanguageModel;
-beforeAll(async () => {
-  gpu = new LSTMLanguageModel({ ...options, backend: 'webgpu', gpuDevice: await testDevice() });
+// Made in the first test that runs (see kernels-mutation.test.ts).
+beforeEach(async () => {
+  gpu ??= new LSTMLanguageModel({ ...options, backend: 'webgpu', gpuDevice: await testDevice() });
 });
 
 const cpuModel = (): LSTMLanguageModel => new LSTMLanguageModel({ ...options, backend: 'js', dtype: 'float32' });
