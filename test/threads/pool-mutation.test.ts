@@ -724,3 +724,80 @@ describe('hardwareConcurrency and resolveThreads', () => {
     expect(() => resolveThreads(2.5)).toThrow(TypeError);
   });
 });
+
+describe.skipIf(!simd)('ThreadPool: the clock and the way it waits', () => {
+  it('the deadline is measured with performance.now() where it exists, else Date.now()', () => {
+    const expected = reference(2, 2);
+    // A performance clock that jumps 1 s a call: the 5 s deadline passes after a few looks.
+    const { pool, made, run } = makePool(2, { pickupTimeoutMs: 5000 });
+    made[0]!.ready();
+    let t = 0;
+    const t0 = Date.now();
+    vi.stubGlobal('performance', { now: () => (t += 1000) });
+    let result;
+    try {
+      result = run(2);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expectSame(result, expected);
+    expect(Date.now() - t0).toBeLessThan(2500);
+    expect(t).toBeGreaterThanOrEqual(5000);
+    pool.dispose();
+    // No performance: Date.now() keeps the deadline.
+    const second = makePool(2, { pickupTimeoutMs: 60 });
+    second.made[0]!.ready();
+    const t1 = Date.now();
+    vi.stubGlobal('performance', undefined);
+    try {
+      result = second.run(2);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expectSame(result, expected);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(59);
+    second.pool.dispose();
+  });
+
+  it('a thread that may block waits in Atomics.wait; a browser\'s main thread (window, no Atomics.wait) spins', async () => {
+    const expected = reference(2, 2);
+    const realWait = Atomics.wait;
+    let waits = 0;
+    const { pool, made, run } = makePool(2, { pickupTimeoutMs: 50 });
+    made[0]!.ready();
+    Atomics.wait = ((...args: Parameters<typeof Atomics.wait>) => { waits++; return realWait(...args); }) as typeof Atomics.wait;
+    try {
+      expectSame(run(2), expected);
+    } finally {
+      Atomics.wait = realWait;
+    }
+    expect(waits).toBeGreaterThan(0);
+    pool.dispose();
+
+    vi.stubGlobal('window', {});
+    vi.resetModules();
+    const fresh = await import('../../src/threads/pool.js');
+    const { memory, local, f, ids } = setup();
+    const lanes: FakeWorker[] = [];
+    const browser = new fresh.ThreadPool(kernelModule(true), memory, local, 2, (s) => {
+      lanes.push(new FakeWorker(s));
+      return lanes.at(-1)!;
+    }, { pickupTimeoutMs: 50 });
+    lanes[0]!.ready();
+    Atomics.wait = (() => { throw new TypeError('Atomics.wait cannot be called in this context'); }) as typeof Atomics.wait;
+    const t0 = performance.now();
+    try {
+      f.fill(0, REGIONS, region(2));
+      expectSame({ total: browser.run(phase(f, ids, 2)), bytes: f.slice(REGIONS, region(2)) }, expected);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(49);
+      expect(Atomics.load(lanes[0]!.control, CLAIM)).toBe(REVOKED);
+      // A batch claimed and finished in time is taken without waiting for the deadline.
+      Atomics.store(lanes[0]!.control, DONE, 1);
+      f.fill(0, REGIONS, region(2));
+      expectSame({ total: browser.run(phase(f, ids, 2, () => serve(lanes[0]!))), bytes: f.slice(REGIONS, region(2)) }, expected);
+    } finally {
+      Atomics.wait = realWait;
+      browser.dispose();
+    }
+  });
+});
