@@ -24,6 +24,8 @@ export function softmaxCrossEntropyKernel(): FunctionDef {
   const t = f64Scratch(f);
   // logits[row + j] as float64.
   const logit = (): void => { f.get(pl).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).f32Load().op(Op.f64_promote_f32); };
+  // for (j = 0; j < V; j++) body(): the passes over a row.
+  const eachLogit = (body: () => void): void => { f.for(j, { const: 0 }, V, 1, body); };
 
   f.get(V).i32(2).op(Op.i32_shl).set(rowBytes);
   f.for(i, { const: 0 }, M, 1, () => {
@@ -31,13 +33,13 @@ export function softmaxCrossEntropyKernel(): FunctionDef {
     f.get(dlogits).get(i).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).set(pd);
     // max = the largest logit, skipping NaN as `>` does in the reference.
     f.f32(-Infinity).set(max);
-    f.for(j, { const: 0 }, V, 1, () => {
+    eachLogit(() => {
       f.get(pl).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).f32Load().set(v);
       f.get(v).get(max).get(v).get(max).op(Op.f32_gt).op(Op.select).set(max);
     });
     f.get(max).op(Op.f64_promote_f32).set(maxD);
     f.f64(0).set(sum);
-    f.for(j, { const: 0 }, V, 1, () => {
+    eachLogit(() => {
       f.get(sum);
       logit(); f.get(maxD).op(Op.f64_sub); f64Exp(f, t);
       f.op(Op.f64_add).set(sum);
@@ -48,7 +50,7 @@ export function softmaxCrossEntropyKernel(): FunctionDef {
     f.get(loss).get(logSum);
     f.get(pl).get(y).i32(2).op(Op.i32_shl).op(Op.i32_add).f32Load().op(Op.f64_promote_f32).get(maxD).op(Op.f64_sub);
     f.op(Op.f64_sub).op(Op.f64_add).set(loss);
-    f.for(j, { const: 0 }, V, 1, () => {
+    eachLogit(() => {
       f.get(pd).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add);
       logit(); f.get(maxD).op(Op.f64_sub).get(logSum).op(Op.f64_sub); f64Exp(f, t);
       f.get(scale).op(Op.f64_mul).op(Op.f32_demote_f64).f32Store();
