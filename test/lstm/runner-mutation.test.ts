@@ -101,6 +101,18 @@ describe('Runner: backend and threads', () => {
     expect(() => make({ gpuDevice: pretendDevice(1 << 20) }, 'float64')).toThrow(message); // auto with a device is webgpu
   });
 
+  it('webgpu: the largest buffer is the smaller of the two binding limits (refused before the GPU is touched)', () => {
+    const device = (storage: number, buffer: number) => ({
+      createComputePipeline: () => undefined, queue: { submit: () => undefined },
+      limits: { maxStorageBufferBindingSize: storage, maxBufferSize: buffer },
+    }) as unknown as GPUDevice;
+    const count = 2 ** 27; // 1 GiB of parameters and gradients
+    for (const gpuDevice of [device(2 ** 30, 2 ** 31), device(2 ** 31, 2 ** 30)]) {
+      expect(() => new Runner({ backend: 'webgpu', gpuDevice }, 'float32', count, factory(), 'm'))
+        .toThrow(/fit one buffer of this GPU \(1\.00 GiB\), got m: 134217728 parameters need 1\.00 GiB/);
+    }
+  });
+
   it('a device given to wasm or js is not used: its limits do not apply', () => {
     for (const backend of ['wasm', 'js'] as const) {
       const r = make({ backend, gpuDevice: pretendDevice(1 << 16) }, 'float32', 1 << 20);
