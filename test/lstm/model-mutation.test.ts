@@ -2,6 +2,8 @@
 // weights drawn exactly (replayed from the seed), initState's limits, what each entry point
 // reads and writes (state, dropout, aliasing), the asynchronous twins on the CPU backends,
 // trainStepAsync's step, refusal and undo, parameter views across a memory growth, dispose.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { LSTMLanguageModel, type LSTMLanguageModelOptions } from '../../src/lstm/model.js';
 import { parameterLayout } from '../../src/lstm/parameters.js';
@@ -352,5 +354,22 @@ describe('threads', () => {
     model.dispose();
     expect(await w.exited[0]).toBeTypeOf('number');
     expect(model.loss(X, Y)).toBeCloseTo(one.loss(X, Y), 6);
+  });
+
+  it('a model dropped without dispose() stops its worker when it is garbage-collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const w = workers();
+    await (async () => {
+      const model = new LSTMLanguageModel({ vocabSize: 5, numHiddens: 8, threads: 2, createWorker: w.create });
+      model.loss([[1, 2, 3]], [[2, 3, 0]]);
+    })();
+    let exited = false;
+    void w.exited[0]!.then(() => { exited = true; });
+    await until(() => {
+      gc();
+      return exited;
+    }, 5000);
+    expect(exited).toBe(true);
   });
 });
