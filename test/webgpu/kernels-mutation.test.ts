@@ -398,6 +398,7 @@ describe('the engine', () => {
   });
 
   it('after destroy every call throws, reads reject; destroy twice is fine', async () => {
+    views();
     engine.destroy();
     engine.destroy();
     const disposed = /^This webgpu model was disposed: its GPU buffers are freed\.$/;
