@@ -193,7 +193,7 @@ class Lane {
         const Growable = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer;
         buffer = new Growable(bytes(options.initialCommands), { maxByteLength: bytes(options.maxCommands) });
       } catch {
-        buffer = undefined; // address space refused: a fixed list
+        // Address space refused: a fixed list.
       }
     }
     const growable = (buffer as { growable?: boolean } | undefined)?.growable === true;
@@ -252,7 +252,7 @@ class Lane {
    * batch posted to it is not picked up.)
    */
   get usable(): boolean {
-    if (!this.#dead && Atomics.load(this.control, DEAD) === 1) this.kill();
+    if (Atomics.load(this.control, DEAD) === 1) this.kill();
     if (this.#dead || Atomics.load(this.control, READY) !== 1) return false;
     if (this.#probing === 'unknown') {
       // Asks Node while the worker is alive, until it answers (see probe): it can then tell
@@ -477,7 +477,8 @@ export class ThreadPool {
    */
   run(part: (k: Kernels, index: number, size: number) => number): number {
     const lanes = this.#lanes, remote = this.#remote;
-    for (let i = 0; i < lanes.length; i++) remote[i] = !this.#disposed && lanes[i]!.usable;
+    // After dispose every lane is stopped, so none is usable.
+    for (let i = 0; i < lanes.length; i++) remote[i] = lanes[i]!.usable;
     try {
       for (let i = 0; i < lanes.length; i++) {
         if (!remote[i]) continue;

@@ -801,3 +801,165 @@ describe.skipIf(!simd)('ThreadPool: the clock and the way it waits', () => {
     }
   });
 });
+
+describe.skipIf(!simd)('ThreadPool with fake workers: more of the waiting', () => {
+  const slow = { pickupTimeoutMs: 100_000 };
+  /** Runs `f` counting the calls of Atomics.wait. */
+  const countingWaits = <T>(f: () => T): { value: T; waits: number } => {
+    const real = Atomics.wait;
+    let waits = 0;
+    Atomics.wait = ((...args: Parameters<typeof Atomics.wait>) => { waits++; return real(...args); }) as typeof Atomics.wait;
+    try {
+      return { value: f(), waits };
+    } finally {
+      Atomics.wait = real;
+    }
+  };
+
+  it('a worker found dead while its part is being recorded: the part runs here, nothing is posted', () => {
+    const T = 4;
+    const { pool, made, memory } = makePool(2, slow);
+    const w = made[0]!.ready();
+    const f = new Float32Array(memory.buffer), ids = new Int32Array(memory.buffer);
+    f.fill(0, REGIONS, region(2));
+    const inner = phase(f, ids, T);
+    const total = pool.run((k, part) => {
+      if (part === 1) Atomics.store(w.control, DEAD, 1); // its last words, heard while recording
+      return inner(k, part);
+    });
+    expectSame({ total, bytes: f.slice(REGIONS, region(2)) }, reference(T, 2));
+    expect(Atomics.load(w.control, CLAIM)).toBe(OPEN); // never posted: SEQ is stop's wake-up only
+    expect(Atomics.load(w.control, SEQ)).toBe(1);
+    expect(w.terminated).toBe(1);
+    pool.dispose();
+  });
+
+  it('a worker that said its last words between calls, or that the probe finds stopped, is not posted to', () => {
+    const T = 3;
+    for (const how of ['DEAD', 'probe'] as const) {
+      const { pool, made, run } = makePool(2, slow, (s) => new FakeWorker(s, { utilization: () => ({ idle: how === 'probe' ? -1 : 1, active: 1 }) }));
+      const w = made[0]!.ready();
+      if (how === 'DEAD') Atomics.store(w.control, DEAD, 1);
+      expectSame(run(T), reference(T, 2));
+      expect(Atomics.load(w.control, CLAIM)).toBe(OPEN);
+      expect(Atomics.load(w.control, SEQ)).toBe(1);
+      expect(w.terminated).toBe(1);
+      expectSame(run(T), reference(T, 2));
+      expect(w.terminated).toBe(1);
+      pool.dispose();
+    }
+  });
+
+  it('a list grows by doubling, up to the maximum', () => {
+    const { pool, made, run } = makePool(2, { initialCommands: 4, maxCommands: 100, pickupTimeoutMs: 0 });
+    const w = made[0]!.ready();
+    expectSame(run(3), reference(3, 2)); // 6 commands: 4 → 8
+    expect(w.message.commandBuffer.byteLength).toBe(8 * COMMAND_SIZE * 8);
+    Atomics.store(w.control, DONE, Atomics.load(w.control, SEQ));
+    expectSame(run(9), reference(9, 2)); // 18 commands: 8 → 16 → 32
+    expect(w.message.commandBuffer.byteLength).toBe(8 * COMMAND_SIZE * 32);
+    pool.dispose();
+  });
+
+  it('no wait when there is nothing to wait for: abandoning an unclaimed batch, a worker already dead', () => {
+    const T = 3;
+    const a = makePool(2, slow);
+    a.made[0]!.ready();
+    const thrown = countingWaits(() => {
+      try {
+        a.run(T, () => { throw new Error('part 0 failed'); });
+      } catch (error) {
+        return error;
+      }
+    });
+    expect(thrown.value).toEqual(new Error('part 0 failed'));
+    expect(thrown.waits).toBe(0);
+    expect(Atomics.load(a.made[0]!.control, CLAIM)).toBe(REVOKED);
+    a.pool.dispose();
+    const b = makePool(2, slow);
+    const w = b.made[0]!.ready();
+    const ran = countingWaits(() => b.run(T, () => Atomics.store(w.control, DEAD, 1)));
+    expectSame(ran.value, reference(T, 2));
+    expect(ran.waits).toBe(0);
+    b.pool.dispose();
+  });
+
+  it('a browser\'s main thread looks for a late or dead worker once per 20 ms slice, not on every turn of its spin', async () => {
+    vi.stubGlobal('window', {});
+    vi.resetModules();
+    const fresh = await import('../../src/threads/pool.js');
+    const { memory, local, f, ids } = setup();
+    const lanes: FakeWorker[] = [];
+    const pool = new fresh.ThreadPool(kernelModule(true), memory, local, 2, (s) => {
+      lanes.push(new FakeWorker(s, { utilization: () => ({ idle: 1, active: 1 }) }));
+      return lanes.at(-1)!;
+    }, { pickupTimeoutMs: 100 });
+    const w = lanes[0]!.ready();
+    f.fill(0, REGIONS, region(2));
+    pool.run(() => 0); // the probe answers 'running' once
+    w.probes = 0;
+    const t0 = performance.now();
+    expectSame({ total: pool.run(phase(f, ids, 2)), bytes: f.slice(REGIONS, region(2)) }, reference(2, 2));
+    const elapsed = performance.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(99);
+    // Each look asks whether the worker is dead (the probe): about one per 20 ms.
+    expect(w.probes).toBeGreaterThanOrEqual(1);
+    expect(w.probes).toBeLessThanOrEqual(elapsed / 20 + 1);
+    pool.dispose();
+  });
+
+  it('a batch revoked while abandoning a phase leaves nothing behind for the next phase', () => {
+    // Lane 1's part fills a list of 8 (a piece run here after its revocation, the worker
+    // answering at once), then its last 4 commands are posted with the running sum; part 0
+    // fails, and the posted batch is revoked unrun. The next phase records nothing in lane 1.
+    const { pool, made, memory } = makePool(2, { initialCommands: 8, maxCommands: 8, pickupTimeoutMs: 0 });
+    const w = made[0]!.ready();
+    const f = new Float32Array(memory.buffer), ids = new Int32Array(memory.buffer);
+    const inner = phase(f, ids, 6);
+    const answering = (k: Kernels): Kernels => new Proxy(k, {
+      get(target, name, receiver) {
+        const fn = Reflect.get(target, name, receiver) as (...a: unknown[]) => unknown;
+        return (...args: unknown[]) => {
+          if (Atomics.load(w.control, CLAIM) === REVOKED) Atomics.store(w.control, DONE, Atomics.load(w.control, SEQ));
+          return fn(...args);
+        };
+      },
+    });
+    expect(() => pool.run((k, part) => {
+      if (part === 0) throw new Error('part 0 failed');
+      return inner(answering(k), part);
+    })).toThrow('part 0 failed');
+    expect(Atomics.load(w.control, SEQ)).toBe(2);
+    expect(new Float64Array(w.message.controlBuffer, RESULT_BYTE, 1)[0]).not.toBe(0);
+    Atomics.store(w.control, DONE, 2);
+    expect(pool.run((k, index) => (index === 0 ? 5 : 1000))).toBe(5);
+    pool.dispose();
+  });
+});
+
+describe.skipIf(!simd)('ThreadPool where the engine has no FinalizationRegistry', () => {
+  it('starts, runs and disposes; disposeWhenCollected does nothing', async () => {
+    vi.stubGlobal('FinalizationRegistry', undefined);
+    vi.resetModules();
+    const fresh = await import('../../src/threads/pool.js');
+    const { memory, local, f, ids } = setup();
+    const lanes: FakeWorker[] = [];
+    const pool = new fresh.ThreadPool(kernelModule(true), memory, local, 2, (s) => {
+      lanes.push(new FakeWorker(s));
+      return lanes.at(-1)!;
+    });
+    pool.disposeWhenCollected({});
+    f.fill(0, REGIONS, region(2));
+    expectSame({ total: pool.run(phase(f, ids, 2)), bytes: f.slice(REGIONS, region(2)) }, reference(2, 2));
+    pool.dispose();
+    expect(lanes[0]!.terminated).toBe(1);
+  });
+
+  it('a function is not a worker, even with postMessage and terminate', () => {
+    const { memory, local } = setup();
+    const fn = Object.assign(() => undefined, { postMessage: () => undefined, terminate: () => undefined });
+    expect(() => new ThreadPool(kernelModule(true), memory, local, 2, () => fn as never)).toThrow(
+      /^Expected `createWorker` to return a worker \(an object with postMessage and terminate\) for worker 1 of 1, got /,
+    );
+  });
+});
