@@ -133,6 +133,16 @@ describe('Storage: js', () => {
     ));
     expect(() => new Storage(2 ** 31, 'float32', 'js', false, simple, 'm')).toThrow(/2147483648 parameters need 8\.00 GiB/);
   });
+
+  it('takes parameters and a workspace of exactly 4 GiB (untouched pages cost nothing)', () => {
+    const s = new Storage(2 ** 30, 'float32', 'js', false, factory((B) => [B], () => [0]), 'm');
+    expect(s.params.length).toBe(2 ** 30);
+    expect(s.grads.length).toBe(2 ** 30);
+    const s64 = new Storage(2 ** 29, 'float64', 'js', false, factory((B) => [B], () => [0]), 'm');
+    expect(s64.params.length).toBe(2 ** 29);
+    expect(s64.workspace(2 ** 29, 1).floats[0]!.length).toBe(2 ** 29);
+    expect(s.workspace(2 ** 30, 1).floats[0]!.length).toBe(2 ** 30);
+  });
 });
 
 describe('Storage: one WebAssembly memory (wasm, webgpu)', () => {

@@ -114,6 +114,10 @@ describe('initState', () => {
     ));
     const m64 = new LSTMLanguageModel({ vocabSize: 3, numHiddens: 1, dtype: 'float64' });
     expect(() => m64.initState(2 ** 28 + 1)).toThrow(/got 268435457: 268435457 values need 2147483656 bytes per array/);
+    // Exactly 2 GiB is taken (pages never touched cost nothing).
+    expect(m64.initState(2 ** 28).h.length).toBe(2 ** 28);
+    const m32 = new LSTMLanguageModel({ vocabSize: 3, numHiddens: 1, backend: 'js' });
+    expect(m32.initState(2 ** 29).c.length).toBe(2 ** 29);
   });
 });
 
