@@ -240,9 +240,10 @@ class Lane {
     this.#send();
   }
 
-  /** Whether the worker is known to be gone (asking Node, if it is a Node worker: see nodeWorkerStopped). */
+  /** Whether the worker is known to be gone (asking Node, if it is a Node worker: see probe). */
   get dead(): boolean {
-    if (!this.#dead && (Atomics.load(this.control, DEAD) === 1 || probe(this.worker) === 'stopped')) this.kill();
+    // (A stopped lane has DEAD set: it is not probed again.)
+    if (Atomics.load(this.control, DEAD) === 1 || probe(this.worker) === 'stopped') this.kill();
     return this.#dead;
   }
 
@@ -466,7 +467,7 @@ export class ThreadPool {
 
   /** The threads computing now: this one and every worker not known to be dead (1 after dispose). */
   get threads(): number {
-    return this.#disposed ? 1 : 1 + this.#lanes.filter((lane) => !lane.dead).length;
+    return 1 + this.#lanes.filter((lane) => !lane.dead).length; // dispose stops every lane
   }
 
   /**

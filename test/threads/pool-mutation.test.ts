@@ -963,3 +963,49 @@ describe.skipIf(!simd)('ThreadPool where the engine has no FinalizationRegistry'
     );
   });
 });
+
+describe.skipIf(!simd)('ThreadPool with a real worker: abandoning a claimed batch', () => {
+  it('waits (in Atomics.wait) for the worker to finish it: nothing writes the memory after run throws', async () => {
+    const { workers, until } = await import('./workers.js');
+    const w = workers();
+    let message: Message | undefined;
+    const { memory, local, f, ids } = setup();
+    const pool = new ThreadPool(kernelModule(true), memory, local, 2, (source) => {
+      const worker = w.create(source);
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = (m: unknown) => {
+        message = m as Message;
+        post(m);
+      };
+      return worker;
+    });
+    try {
+      const control = () => new Int32Array(message!.controlBuffer, 0, CONTROL_SLOTS);
+      await until(() => Atomics.load(control(), READY) === 1);
+      const T = 40_000; // long enough that the worker is still running it when part 0 fails
+      const expected = reference(T, 2);
+      f.fill(0, REGIONS, region(2));
+      const real = Atomics.wait;
+      let waits = 0;
+      let claimed = false;
+      Atomics.wait = ((...args: Parameters<typeof Atomics.wait>) => { waits++; return real(...args); }) as typeof Atomics.wait;
+      try {
+        expect(() => pool.run((k, part) => {
+          if (part === 0) {
+            for (const end = Date.now() + 2000; Date.now() < end && !claimed;) claimed = Atomics.load(control(), CLAIM) === CLAIMED;
+            throw new Error('part 0 failed');
+          }
+          return phase(f, ids, T)(k, part);
+        })).toThrow('part 0 failed');
+      } finally {
+        Atomics.wait = real;
+      }
+      expect(claimed).toBe(true);
+      expect(Atomics.load(control(), DONE)).toBe(Atomics.load(control(), SEQ));
+      expect(f.slice(region(1), region(2))).toEqual(expected.bytes.slice(region(1) - REGIONS));
+      expect(waits).toBeGreaterThan(0);
+    } finally {
+      pool.dispose();
+    }
+  });
+});
