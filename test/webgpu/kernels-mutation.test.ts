@@ -379,9 +379,48 @@ describe('the engine', () => {
     const [sum] = await back(engine.sumLoss(), 1, true);
     expect(Math.abs(sum! - loss) / loss).toBeLessThan(1e-6);
   });
+  it('upload and write land after the commands recorded before them', async () => {
+    setUp([[100, 4]]);
+    const x = Array.from(f.subarray(100, 104));
+    engine.kernels.mul(f, 200, f, 100, f, 100, 4); // recorded with the old values
+    f.fill(5, 100, 104);
+    engine.upload(f, 100, 4);
+    const buffer = engine.createBuffer(4);
+    engine.write(buffer, 0, Float32Array.of(1, 2, 3, 4));
+    engine.copy(buffer, 0, 300, 4, false); // mem[300…] = 1, 2, 3, 4
+    engine.write(buffer, 0, Float32Array.of(9, 9, 9, 9)); // after the copy
+    expect(await back(200, 4)).toEqual(x.map((v) => v * v));
+    expect(await back(300, 4)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('staging buffers are reused when one fits; an empty request is skipped wherever it points', async () => {
+    setUp([[0, 100]]);
+    const device = engine.device;
+    const create = device.createBuffer.bind(device);
+    let made = 0;
+    device.createBuffer = (descriptor: GPUBufferDescriptor) => { made++; return create(descriptor); };
+    try {
+      const out = new Float32Array(64);
+      for (let k = 0; k < 3; k++) await engine.read([{ at: 0, length: 64, into: out }, { at: 1 << 30, length: 0, into: out }]);
+      expect(made).toBe(0); // 256 bytes: a staging buffer made by an earlier read fits
+      expect(Array.from(out)).toEqual(Array.from(f.subarray(0, 64)));
+    } finally {
+      device.createBuffer = create;
+    }
+  });
+
+  it('a kernel that does not compile: the next read rejects with the WGSL error', async () => {
+    engine.dispatch(wgslKernel(u32s('x'), 'this is not WGSL', () => [1, 1, 1]), [0]);
+    await expect(engine.read([])).rejects.toThrow(/^WebGPU error in the webgpu backend: .*WGSL/s);
+    await engine.read([]);
+  });
+
   it('the GPU buffer follows a grown memory: commands recorded before run on the old one, its contents carried over', async () => {
     setUp([[100, 20]]);
     const host = f.slice(0, 200);
+    const snap = engine.createBuffer(2);
+    setAux(35, 0);
+    engine.dispatch(restoreIfWgsl(), [35, 0, 2], snap); // its bind group made on the old buffer
     engine.kernels.mul(f, 150, f, 100, f, 101, 5); // recorded, not submitted
     memory.grow(1);
     views();
@@ -395,6 +434,11 @@ describe('the engine', () => {
     for (let k = 0; k < 5; k++) host[160 + k] = host[150 + k]! * host[100 + k]!;
     expect(await back(100, 70)).toEqual(Array.from(host.subarray(100, 170)));
     expect(await back(end, 3)).toEqual([6, 7, 42]);
+    // Kernels binding a buffer of their own are bound to the new one too.
+    engine.write(snap, 0, Float32Array.of(8, 9));
+    setAux(35, 1);
+    engine.dispatch(restoreIfWgsl(), [35, end, 2], snap);
+    expect(await back(end, 3)).toEqual([8, 9, 42]);
   });
 
   it('after destroy every call throws, reads reject; destroy twice is fine', async () => {
