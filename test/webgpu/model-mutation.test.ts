@@ -53,6 +53,12 @@ describe('webgpu model: each call against the js model', () => {
     cpu.forwardBackward(X, Y, s2());
     await gpu.sync();
     expectNear(gpu.flatGradients, Array.from(cpu.flatGradients), 2e-5, 'gradients after zeroGrad');
+    // Not training: no dropout, and no mask drawn.
+    gpu.training = cpu.training = false;
+    const drawn = gpu.generatorState;
+    const evaluated = await gpu.forwardBackwardAsync(X, Y);
+    expectNear([evaluated.loss], [cpu.loss(X, Y)], 2e-5, 'loss without dropout');
+    expect(gpu.generatorState).toEqual(drawn);
     gpu.dispose();
   });
 
@@ -65,6 +71,18 @@ describe('webgpu model: each call against the js model', () => {
     gpu.upload();
     expect(gpu.hostStale).toBe(false);
     expectNear((await gpu.forwardAsync(X)).logits, Array.from(cpu.forward(X).logits), 2e-5, 'logits after upload');
+    gpu.dispose();
+  });
+
+  it('calls queued on one state chain it on the GPU: the sequential results', async () => {
+    const { gpu, cpu } = await pair({ dropout: 0 });
+    const sg = gpu.initState(2), sc = cpu.initState(2);
+    sg.h.fill(0.1); sc.h.fill(0.1);
+    const first = gpu.forwardAsync(X, sg), second = gpu.forwardAsync(Y, sg); // no await in between
+    const [a, b] = await Promise.all([first, second]);
+    expectNear(a.logits, Array.from(cpu.forward(X, sc).logits), 2e-5, 'first');
+    expectNear(b.logits, Array.from(cpu.forward(Y, sc).logits), 2e-5, 'second, from the first one\'s state');
+    expectNear(sg.h, Array.from(sc.h), 2e-5, 'final h');
     gpu.dispose();
   });
 
@@ -85,7 +103,7 @@ describe('webgpu model: each call against the js model', () => {
 describe('webgpu trainStepAsync against js', () => {
   it('SGD steps on the GPU give the js steps; a diverging step is refused and later ones run again', async () => {
     const { gpu, cpu } = await pair({ dropout: 0 });
-    const og = new SGD(gpu.parameters(), { lr: 0.5 }), oc = new SGD(cpu.parameters(), { lr: 0.5 });
+    const og = new SGD(gpu.parameters(), { lr: 0.5, momentum: 0.5 }), oc = new SGD(cpu.parameters(), { lr: 0.5, momentum: 0.5 });
     const sg = gpu.initState(2), sc = cpu.initState(2);
     for (let step = 0; step < 2; step++) {
       const a = await gpu.trainStepAsync(X, Y, sg, og, { clipNorm: 0.3 });
@@ -96,6 +114,7 @@ describe('webgpu trainStepAsync against js', () => {
     expect(gpu.hostStale).toBe(true);
     await gpu.sync();
     expectNear(gpu.flatParameters, Array.from(cpu.flatParameters), 1e-4, 'weights');
+    expectNear(og.stateDict().buffers.momentumBuffer![1]!, Array.from(oc.stateDict().buffers.momentumBuffer![1]!), 1e-4, 'momentum (synced)');
     const weights = gpu.flatParameters.slice();
     og.lr = 1e39;
     const bad = await gpu.trainStepAsync(X, Y, undefined, og);
@@ -109,6 +128,16 @@ describe('webgpu trainStepAsync against js', () => {
     expect(good.stepped).toBe(true);
     expectNear([good.loss], [ref.loss], 1e-4, 'loss after the refused step');
     expect(og.stepCount).toBe(3);
+    // Queued without awaiting: a good step, a diverging one, a good one skipped until the bad one is read.
+    const q1 = gpu.trainStepAsync(X, Y, undefined, og);
+    og.lr = 1e39;
+    const q2 = gpu.trainStepAsync(X, Y, undefined, og);
+    og.lr = 0.5;
+    const q3 = gpu.trainStepAsync(X, Y, undefined, og);
+    expect((await Promise.all([q1, q2, q3])).map((r) => r.stepped)).toEqual([true, false, false]);
+    expect(og.stepCount).toBe(4);
+    expect((await gpu.trainStepAsync(X, Y, undefined, og)).stepped).toBe(true);
+    expect(og.stepCount).toBe(5);
     gpu.dispose();
   });
 });
