@@ -79,6 +79,7 @@ describe('webgpu model: each call against the js model', () => {
     const sg = gpu.initState(2), sc = cpu.initState(2);
     sg.h.fill(0.1); sc.h.fill(0.1);
     const first = gpu.forwardAsync(X, sg), second = gpu.forwardAsync(Y, sg); // no await in between
+    expect(sg.h.every((v) => v === Math.fround(0.1)) && sg.c.every((v) => v === 0)).toBe(true); // written when the results land, not before
     const [a, b] = await Promise.all([first, second]);
     expectNear(a.logits, Array.from(cpu.forward(X, sc).logits), 2e-5, 'first');
     expectNear(b.logits, Array.from(cpu.forward(Y, sc).logits), 2e-5, 'second, from the first one\'s state');
