@@ -259,6 +259,16 @@ describe('Storage: one WebAssembly memory (wasm, webgpu)', () => {
     expect(c2.floats[0]!.buffer).toBe(memory.buffer);
   });
 
+  it('a first workspace without ids that fits the memory changes no view', () => {
+    const s = new Storage(4, 'float32', 'wasm', false, factory((B) => [B], () => []), 'm');
+    const params = s.params;
+    const ws = s.workspace(100, 1);
+    expect(s.generation).toBe(0);
+    expect(s.params).toBe(params);
+    expect(ws.floats[0]!.byteOffset).toBe(4 * 8);
+    expect(ws.floats[0]!.length).toBe(100);
+  });
+
   it('a memory that cannot grow: a RangeError naming the backend, the bytes and the model, the engine error as its cause', () => {
     const s = new Storage(4, 'float32', 'webgpu', false, factory((B) => [B], () => [4]), 'vocabSize 2, numHiddens 1', fakeGpu(2 ** 32));
     const refusal = new RangeError('no');
