@@ -98,6 +98,7 @@ describe('webgpu model: each call against the js model', () => {
       ));
     }
     gpu.dispose();
+    await expect(gpu.forwardAsync(X)).rejects.toThrow(/disposed/);
   });
 });
 
