@@ -178,14 +178,15 @@ describe('fit: what onStep, onEpoch and the result report (fake clock: 10 ms a s
     }
     model.training = false;
     const validation = ids(11, 5);
-    await fit(model, listLoader([batchOf(2, 4, 0)], { batchSize: 2, numSteps: 5 }), new Spy(model.parameters(), { lr: 0.1 }), {
-      epochs: 2, validation,
-    });
+    const loader = listLoader([batchOf(2, 4, 0)], { batchSize: 2, numSteps: 5 });
+    await fit(model, loader, new Spy(model.parameters(), { lr: 0.1 }), { epochs: 2, validation });
     expect(seen).toEqual(['step true', 'eval false', 'step true', 'eval false']);
     expect(model.training).toBe(false);
+    await fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), { maxSteps: 1 }); // ends after a step
+    expect(model.training).toBe(false);
+    // Put back when it rejects too (in an evaluation, with training off).
     model.training = true;
-    await fit(model, listLoader([batchOf(2, 4, 0)]), new SGD(model.parameters(), { lr: 0.1 }), { epochs: 1, validation, evalEvery: 1 })
-      .catch(() => {});
+    await expect(fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), { epochs: 1, validation: listLoader([]) })).rejects.toThrow(RangeError);
     expect(model.training).toBe(true);
   });
 
@@ -787,7 +788,12 @@ describe('fit: the webgpu path (#queueStep, #settle), run by a js model that say
         return { r, infos, weights: model.flatParameters.slice() };
       };
       const js = await run(tiny({ dropout: 0.3 }));
-      const gpu = await run(posing({ dropout: 0.3 }));
+      const model = posing({ dropout: 0.3 });
+      let queued = 0;
+      const step = model.trainStepAsync.bind(model);
+      model.trainStepAsync = (...args: Parameters<typeof step>) => { queued++; return step(...args); };
+      const gpu = await run(model);
+      expect(queued).toBe(5);
       expect(gpu.weights).toEqual(js.weights);
       expect(gpu.infos).toEqual(js.infos); // step, loss, lr, norm, tokens, and the clock's figures
       expect(gpu.infos.map((s) => s.lr)).toEqual([0.2, 0.2, 0.1, 0.1, 0.05]);
@@ -844,5 +850,38 @@ describe('fit: odds and ends', () => {
     });
     expect(r).toMatchObject({ stopReason: 'aborted', steps: 1 });
     expect(r.state.pendingEvaluation).toBe('epochEnd');
+  });
+});
+
+describe('fit: more resume and evaluation edges', () => {
+  it('a validation corpus written into during training fails its next evaluation with the corpus named', async () => {
+    const model = tiny();
+    const validation = Array.from(ids(9, 3));
+    await expect(fit(model, listLoader([batchOf(2, 4, 0)], { batchSize: 2, numSteps: 4 }), new SGD(model.parameters(), { lr: 0.1 }), {
+      epochs: 1, validation, onStep: () => { validation[2] = 999; },
+    })).rejects.toThrow(/^Expected `validation\[2\]` to be a token id in \[0, 5\), got 999\.$/);
+  });
+
+  it('an optimiser without a state dict resumes from a state without one', async () => {
+    const model = tiny();
+    const plain = { step() {}, lr: 0.1 };
+    const loader = listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1)]);
+    const first = await fit(model, loader, plain as never, { maxSteps: 1 });
+    expect(first.state.optimizer).toBeNull();
+    await expect(fit(model, loader, plain as never, { maxSteps: 2, resumeFrom: first.state })).resolves.toMatchObject({ steps: 2 });
+  });
+
+  it('the best weights of a resumed state are copied in, never written into', async () => {
+    const model = tiny();
+    const loader = listLoader([batchOf(2, 4, 0)], { batchSize: 2, numSteps: 4 });
+    const first = await fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), { maxSteps: 1 });
+    const given = Float32Array.from(model.flatParameters, (x) => x * 2);
+    const copy = given.slice();
+    const r = await fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), {
+      maxSteps: 3, validation: ids(9, 3), resumeFrom: { ...first.state, best: { loss: 1e9, step: 0, epoch: 0, parameters: given } },
+    });
+    expect(r.evaluations[0]!.improved).toBe(true);
+    expect(given).toEqual(copy);
+    expect(r.best!.parameters).not.toEqual(copy);
   });
 });
