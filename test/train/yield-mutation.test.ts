@@ -12,6 +12,13 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+const realTimeout = setTimeout;
+/** 'resolved' when `p` resolves within 200 ms, else 'pending' (a mutant that never resolves fails, not hangs). */
+const settles = (p: Promise<unknown>): Promise<string> =>
+  Promise.race([p.then(() => 'resolved'), new Promise<string>((r) => realTimeout(() => r('pending'), 200))]);
+/** Lets the promise callbacks that are due run. */
+const microtasks = async (): Promise<void> => { for (let i = 0; i < 5; i++) await null; };
+
 /** A MessageChannel stand-in: a message is delivered when `deliver()` says so. */
 function fakeChannels() {
   const made: FakeChannel[] = [];
@@ -31,7 +38,7 @@ describe('nextMacrotask', () => {
     const calls: unknown[] = [];
     vi.stubGlobal('setImmediate', (callback: () => void) => { calls.push(callback); return real(callback); });
     const { nextMacrotask } = await freshYield();
-    await nextMacrotask();
+    expect(await settles(nextMacrotask())).toBe('resolved');
     expect(calls).toHaveLength(1);
     expect(typeof calls[0]).toBe('function');
   });
@@ -49,16 +56,17 @@ describe('nextMacrotask', () => {
     await null;
     expect(order).toEqual([]); // nothing before a message
     deliver();
-    await a;
+    await microtasks();
     expect(order).toEqual(['a']);
     deliver();
-    await b;
+    await microtasks();
     expect(order).toEqual(['a', 'b']);
-    const c = nextMacrotask().then(() => order.push('c'));
+    void nextMacrotask().then(() => order.push('c'));
     expect(made).toHaveLength(1); // made once
     deliver();
-    await c;
+    await microtasks();
     expect(order).toEqual(['a', 'b', 'c']);
+    await Promise.all([a, b]);
     // A stray message with nobody waiting is ignored.
     made[0]!.port1.onmessage!();
   });
@@ -75,7 +83,7 @@ describe('nextMacrotask', () => {
     setTimeout(() => { fired = true; }, 0);
     const until = performance.now() + 5;
     while (performance.now() < until) { /* the timer is now due */ }
-    for (let i = 0; i < 20 && !fired; i++) await nextMacrotask();
+    for (let i = 0; i < 20 && !fired; i++) expect(await settles(nextMacrotask())).toBe('resolved');
     expect(fired).toBe(true);
     expect(channels).toHaveLength(1);
     channels[0]!.port1.close(); // or it keeps the test process alive
@@ -88,8 +96,8 @@ describe('nextMacrotask', () => {
     vi.stubGlobal('MessageChannel', undefined);
     vi.stubGlobal('setTimeout', (...args: [() => void, number]) => { calls.push(args); return real(...args); });
     const { nextMacrotask } = await freshYield();
-    await nextMacrotask();
-    expect(calls).toHaveLength(1);
+    expect(await settles(nextMacrotask())).toBe('resolved');
+    expect(calls.filter((c) => c[1] === 0)).toHaveLength(1); // (settles' own 200 ms timer is the real one)
     expect(typeof calls[0]![0]).toBe('function');
     expect(calls[0]![1]).toBe(0);
   });
