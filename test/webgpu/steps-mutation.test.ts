@@ -129,6 +129,23 @@ describe('the optimisers on the GPU (optimizer.ts) against the CPU ones on the s
     });
   }
 
+  it('a state loaded before the first step goes up with it', async () => {
+    const cpu = cpuModel();
+    await reset(cpu);
+    const og = new Adam(gpu.parameters(), { lr: 0.05 }), oc = new Adam(cpu.parameters(), { lr: 0.05 });
+    const saved = { ...oc.stateDict(), step: 2 };
+    for (const list of Object.values(saved.buffers)) for (const b of list) for (let i = 0; i < b.length; i++) b[i] = 0.01 * ((i % 5) + 1);
+    oc.loadStateDict(saved);
+    og.loadStateDict(saved);
+    for (let i = 0; i < cpu.flatGradients.length; i++) cpu.flatGradients[i] = Math.cos(i);
+    gpu.flatGradients.set(cpu.flatGradients);
+    gpu.upload();
+    oc.step();
+    og.step();
+    await gpu.sync();
+    expect(worst(gpu.flatParameters, cpu.flatParameters)).toBeLessThan(2e-6);
+  });
+
   it('refuses an optimiser that is not the library’s, and parameters of another model', async () => {
     const device = deviceOf(gpu);
     expect(() => device.optimizerStep({ name: 'mine', step() {} } as never, 1, 0.1))
@@ -247,6 +264,31 @@ describe('training steps on the GPU (calls.ts): the guard, the halt, queued call
     await expect(gpu.forwardAsync([[1]], s)).rejects.toThrow(/^Expected a state that no other call is computing: this one is still in flight from an earlier call\. Await that call first\.$/);
     await Promise.all([a1, a2, a3]);
     await gpu.forwardAsync([[1]], s);
+  });
+
+  it('a state stays in flight until its last call lands', async () => {
+    const original = GpuEngine.prototype.read;
+    let calls = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    GpuEngine.prototype.read = async function (this: GpuEngine, requests) {
+      const second = calls++ === 1;
+      await original.call(this, requests);
+      if (second) await held; // the second call on s lands only when released
+    };
+    const s = gpu.initState(1), t = gpu.initState(1);
+    try {
+      const a1 = gpu.forwardAsync([[1]], s), a2 = gpu.forwardAsync([[2]], s);
+      const a3 = gpu.forwardAsync([[3]], t); // t is now the carried state
+      await a1;
+      await a3;
+      await expect(gpu.forwardAsync([[1]], s)).rejects.toThrow(/still in flight/);
+      release();
+      await a2;
+    } finally {
+      GpuEngine.prototype.read = original;
+    }
+    await gpu.forwardAsync([[1]], s); // landed: fine again
   });
 
   it('an older read landing after a newer one leaves the newer final state', async () => {
