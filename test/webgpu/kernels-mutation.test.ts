@@ -68,6 +68,7 @@ describe('the products, skinny and tiled, every variant', () => {
   // Tiled: ⌈4100/64⌉ = 65 blocks of 64×64 (N ≤ 64): at least MIN_TILES.
   for (const [M, K, N] of [[3, 5, 4], [4100, 3, 2]] as const) {
     it(`M ${M}, K ${K}, N ${N}: writing and accumulating, out and nothing around it`, async () => {
+      expect(engine.hostStale).toBe(false); // nothing has changed the parameters yet
       const A = 100, B = 20_000, O = 40_000, ld = N + 3;
       for (const acc of [false, true]) {
         for (const name of ['matmul', 'matmulTN', 'matmulNT', 'matmulStrided', 'matmulNTStrided'] as const) {
@@ -186,6 +187,7 @@ describe('guard kernels', () => {
     engine.write(state, 0, Float32Array.from({ length: 300 }, (_, k) => k));
     engine.write(copy, 0, Float32Array.from({ length: 300 }, (_, k) => -k));
     engine.clear(100, 300);
+    engine.dispatch(clearSlotWgsl(), [50], state); // state bound with the dummy: a bind group of its own
     const original = Array.from(f.subarray(100, 400));
     setAux(35, 0);
     engine.dispatch(restoreIfWgsl(), [35, 100, 300], snap);
@@ -313,6 +315,10 @@ describe('the engine', () => {
     const o = new Float32Array(4);
     await engine.read([{ buffer: other, at: 0, length: 4, into: o }]);
     expect(Array.from(o)).toEqual([0, x[0]! * x[1]!, 0, 0]);
+    engine.write(other, 0, Float32Array.of(4, 3, 2, 1));
+    engine.copyBuffer(other, buffer, 2); // (each of them first in the engine's list, when a test runs alone)
+    await engine.read([{ buffer, at: 0, length: 4, into: o }]);
+    expect(Array.from(o)).toEqual([4, 3, 0, x[2]! * x[3]!]);
     const foreign = engine.device.createBuffer({ size: 16, usage: 0x80 | 0x4 | 0x8 });
     expect(() => engine.copy(foreign, 0, 0, 1, true)).toThrow(/^Expected a buffer made by this engine's createBuffer\.$/);
     expect(() => engine.copyBuffer(foreign, buffer, 1)).toThrow(/^Expected buffers made by this engine's createBuffer\.$/);
@@ -348,6 +354,10 @@ describe('the engine', () => {
     engine.upload(view, 3, 2);
     engine.upload(view, 5, 0);
     expect(await back(10, 10)).toEqual([...before.slice(0, 3), 9, 9, ...before.slice(5)]);
+    const after = Array.from(f.subarray(20, 22)); // on the GPU too
+    f.fill(4, 10, 40); // the view and what follows it, on the host
+    engine.upload(view, 8); // the rest of the view, and nothing after it
+    expect(await back(10, 12)).toEqual([...before.slice(0, 3), 9, 9, ...before.slice(5, 8), 4, 4, ...after]);
   });
 
   it('a failed command rejects the next read, once, with the GPU’s error', async () => {
@@ -398,14 +408,28 @@ describe('the engine', () => {
     const device = engine.device;
     const create = device.createBuffer.bind(device);
     let made = 0;
+    const out = new Float32Array(64);
+    await engine.read([{ at: 0, length: 64, into: out }]);
     device.createBuffer = (descriptor: GPUBufferDescriptor) => { made++; return create(descriptor); };
     try {
-      const out = new Float32Array(64);
       for (let k = 0; k < 3; k++) await engine.read([{ at: 0, length: 64, into: out }, { at: 1 << 30, length: 0, into: out }]);
-      expect(made).toBe(0); // 256 bytes: a staging buffer made by an earlier read fits
+      expect(made).toBe(0); // 256 bytes: the staging buffer of the first read fits
       expect(Array.from(out)).toEqual(Array.from(f.subarray(0, 64)));
     } finally {
       device.createBuffer = create;
+    }
+    // A kernel is compiled on its first dispatch only.
+    const compile = device.createComputePipeline.bind(device);
+    let compiled = 0;
+    device.createComputePipeline = (descriptor: GPUComputePipelineDescriptor) => { compiled++; return compile(descriptor); };
+    try {
+      const kernel = wgslKernel(u32s('slot'), '@compute @workgroup_size(1)\nfn main() { aux[a.slot] = 2.0; }', () => [1, 1, 1]);
+      engine.dispatch(kernel, [50]);
+      engine.dispatch(kernel, [51]);
+      expect(compiled).toBe(1);
+      expect(await back(50, 2, true)).toEqual([2, 2]);
+    } finally {
+      device.createComputePipeline = compile;
     }
   });
 
