@@ -45,6 +45,8 @@ describe('requestGpuDevice', () => {
     ));
     vi.stubGlobal('navigator', {});
     await expect(requestGpuDevice()).rejects.toThrow(/got undefined: this engine has no navigator\.gpu\.$/);
+    vi.stubGlobal('navigator', { gpu: null });
+    await expect(requestGpuDevice()).rejects.toThrow(/^Expected `gpu` to be a WebGPU entry point .*, got undefined: this engine has no navigator\.gpu\.$/);
     await expect(requestGpuDevice(null as unknown as GPU)).rejects.toThrow(/^Expected `gpu` to be a WebGPU entry point .*, got null\.$/);
     await expect(requestGpuDevice({} as GPU)).rejects.toThrow(/, got an object\.$/);
     await expect(requestGpuDevice({ requestAdapter: 1 } as unknown as GPU)).rejects.toThrow(TypeError);
