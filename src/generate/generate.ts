@@ -265,10 +265,10 @@ function piece(vocab: Vocab, level: TokenType, id: number): string {
 
 /**
  * Applies the repetition penalty to row[0 … V) for the distinct tokens among the last
- * `window` of `history`, each once. `seen` (V, all 0) is left all 0.
+ * `window` of `history`, each once. `seen` (V, all 0) is left all 0. Called only with the
+ * penalty on (`drawToken` skips it for a penalty of 1 or a window of 0).
  */
 function penalize(row: Float64Array, history: readonly number[], window: number, penalty: number, seen: Uint8Array): void {
-  if (penalty === 1 || window === 0) return;
   const from = Math.max(0, history.length - window);
   for (let i = from; i < history.length; i++) {
     const id = history[i]!;

@@ -140,6 +140,9 @@ describe('saveCheckpoint: arguments, whole messages', () => {
     expect(() => saveCheckpoint(model, { vocab, schedule: null as never })).toThrow(new TypeError(message('null')));
     expect(() => saveCheckpoint(model, { vocab, schedule: 'constant' as never })).toThrow(new TypeError(message('"constant"')));
     expect(() => saveCheckpoint(model, { vocab, schedule: { name: 'x', lrAt: () => 1, toJSON: 1 } as never })).toThrow(new TypeError(message('an object')));
+    // A function that describes itself is still not a built-in schedule.
+    const described = Object.assign(() => 1, { lrAt: () => 1, toJSON: () => constantLr({ lr: 1 }).toJSON() });
+    expect(() => saveCheckpoint(model, { vocab, schedule: described as never })).toThrow(new TypeError(message('a function')));
     const lying = { name: 'mine', lrAt: () => 1, toJSON: () => ({ name: 'mine' }) };
     expect(() => saveCheckpoint(model, { vocab, schedule: lying as never })).toThrow(
       /^Expected `schedule\.toJSON\(\)` to describe a built-in schedule that scheduleFromJSON rebuilds: Expected `json\.name` to be one of /,
@@ -228,6 +231,9 @@ describe('saveCheckpoint: training values', () => {
       new TypeError('Expected `training.f` to be a JSON value, a typed array or a plain object or array of them, got a function.'),
     );
     expect(bad({ n: 1n } as never)).toThrow(/^Expected `training\.n` to be a JSON value, .* got 1\.$/);
+    expect(bad({ x: [1, undefined] })).toThrow(
+      new TypeError('Expected `training.x.1` to be a JSON value, a typed array or a plain object or array of them, got undefined.'),
+    );
     for (const key of ['constructor', 'prototype', '$x']) {
       expect(bad({ ok: { [key]: 1 } })).toThrow(
         new TypeError(`Expected the keys of \`training.ok\` not to be __proto__, constructor, prototype or start with "$", got "${key}".`),

@@ -283,6 +283,30 @@ describe('generate: defaults and results', () => {
     expect(split.calls).toHaveLength(4);
   });
 
+  it('in a stream, a sample that stopped releases \'\' while the others go on', async () => {
+    const split = new Scripted(chars.size, (x, b) => (b === 0 ? follow(x) : id('e')));
+    const steps = await collect(generateStream(split, chars, { prompt: 'a', maxTokens: 5, stop: ['e'], numSamples: 2, ...greedy }));
+    expect(steps).toEqual([['b', ''], ['c', ''], ['d', ''], ['', '']]);
+  });
+
+  it('no stop strings by default: nothing is held back', async () => {
+    const v = new Vocab([...'Sab'], { level: 'char' });
+    const model = new Scripted(v.size, () => v.indexOf('S'));
+    expect(await collect(generateStream(model, v, { prompt: 'a', maxTokens: 3, ...greedy }))).toEqual(['S', 'S', 'S']);
+    expect(await collect(generateStream(model, v, { prompt: 'a', maxTokens: 3, stop: ['Sx'], ...greedy }))).toEqual(['S', 'SS']);
+  });
+
+  it('the stream is done after maxTokens steps, on both paths', async () => {
+    for (const model of [scripted(), asyncScripted()]) {
+      const stream = generateStream(model, chars, { prompt: 'a', maxTokens: 2, ...greedy });
+      expect(await stream.next()).toEqual({ done: false, value: 'b' });
+      expect(await stream.next()).toEqual({ done: false, value: 'c' });
+      expect(await stream.next()).toEqual({ done: true, value: undefined });
+      expect(await stream.next()).toEqual({ done: true, value: undefined });
+      expect(model.calls).toHaveLength(2);
+    }
+  });
+
   it('the longest stop string is cut; a stop string split over held text', () => {
     expect(generate(scripted(), chars, { prompt: 'a', maxTokens: 20, stop: ['d', 'cd', 'bcd'], ...greedy })).toBe('');
     expect(generate(scripted(), chars, { prompt: 'a', maxTokens: 20, stop: ['bcd', 'd'], ...greedy })).toBe('');
