@@ -516,7 +516,7 @@ function readOptimizer(
   // Constructed over no parameters, the class checks its options and names its buffers; its
   // loadStateDict checks the step and lr. (An lr a schedule took to 0 is valid state, not a valid
   // constructor option: construct with 1, then load the state's lr.)
-  const withLr = (): Record<string, PlainJson> => ({ ...options, lr: typeof lr === 'number' && lr === 0 ? 1 : lr as PlainJson });
+  const withLr = (): Record<string, PlainJson> => ({ ...options, lr: lr === 0 ? 1 : lr as PlainJson });
   const probe = refuse('OPTIMIZER', `metadata "optimizer" (${name})`, () => new Class([], withLr() as never));
   const names = Object.keys(probe.stateDict().buffers);
   refuse('OPTIMIZER', `metadata "optimizer" (${name})`, () =>

@@ -284,6 +284,7 @@ describe('saveCheckpoint: training values', () => {
     expect(isRef({ ...state, buffers: { expAvg: state.buffers.expAvg } })).toBe(false);
     expect(isRef({ ...state, buffers: { ...state.buffers, extra: [] } })).toBe(false);
     expect(isRef({ ...state, buffers: { ...state.buffers, expAvg: state.buffers.expAvg!.slice(1) } })).toBe(false);
+    expect(isRef({ ...state, buffers: { ...state.buffers, expAvg: state.buffers.expAvg!.slice(0, -1) } })).toBe(false);
     expect(isRef({ ...state, buffers: { ...state.buffers, expAvg: { ...state.buffers.expAvg } } })).toBe(false);
     const changed = (edit: (arrays: Float32Array[]) => unknown[]) => ({ ...state, buffers: { ...state.buffers, expAvgSq: edit(state.buffers.expAvgSq!.map((a) => a.slice() as Float32Array)) } });
     expect(isRef(changed((a) => a))).toBe(true); // copies with the same bits
@@ -291,6 +292,7 @@ describe('saveCheckpoint: training values', () => {
     expect(isRef(changed((a) => { const last = a[a.length - 1]!; last[last.length - 1] = last[last.length - 1]! + 1; return a; }))).toBe(false);
     expect(isRef(changed((a) => a.map((x) => Float64Array.from(x))))).toBe(false);
     expect(isRef(changed((a) => a.map((x) => x.subarray(1))))).toBe(false);
+    expect(isRef(changed((a) => a.map((x) => x.subarray(0, x.length - 1))))).toBe(false);
     expect(isRef(changed((a) => a.map((x) => Array.from(x))))).toBe(false);
     // A view into a larger buffer with the same bits is the same state.
     expect(isRef(changed((a) => a.map((x) => { const big = new Float32Array(x.length + 2); big.set(x, 1); return big.subarray(1, 1 + x.length); })))).toBe(true);
@@ -489,6 +491,7 @@ describe('loadCheckpoint: optimiser', () => {
     rejected(edited(bytes, opt((o) => { o.momentum = 1; })), 'OPTIMIZER', `${prefix}has the unknown key "momentum".`);
     rejected(edited(bytes, opt((o) => { o.name = 'toString'; })), 'OPTIMIZER', `${prefix}names the optimiser "toString"; expected one of sgd, adam, adamw, rmsprop.`);
     rejected(edited(bytes, opt((o) => { o.name = 1; })), 'OPTIMIZER', `${prefix}names the optimiser 1; expected one of sgd, adam, adamw, rmsprop.`);
+    rejected(edited(bytes, opt((o) => { o.name = ['adam']; })), 'OPTIMIZER', `${prefix}names the optimiser an array of length 1; expected one of sgd, adam, adamw, rmsprop.`);
     rejected(edited(bytes, opt((o) => { o.options = [0.01]; })), 'OPTIMIZER', `${prefix}has options an array of length 1, expected an object.`);
     rejected(edited(bytes, opt((o) => { o.options = null; })), 'OPTIMIZER', `${prefix}has options null, expected an object.`);
     rejected(edited(bytes, opt((o) => { o.lr = '0.01'; })), 'OPTIMIZER', `${prefix}has options.lr 0.01 and lr "0.01", which must agree.`);
@@ -573,6 +576,7 @@ describe('loadCheckpoint: training', () => {
     }
     rejected(tr(bytes, (v) => { v.list = [1, { $number: 0 }]; }), 'TRAINING', `${p}training.list[1] has $number 0; expected "NaN", "Infinity", "-Infinity" or "-0".`);
     rejected(tr(bytes, (v) => { v.x = { $number: 'toString' }; }), 'TRAINING', /has \$number "toString"; expected/);
+    rejected(tr(bytes, (v) => { v.x = { $number: ['NaN'] }; }), 'TRAINING', `${p}training.x has $number an array of length 1; expected "NaN", "Infinity", "-Infinity" or "-0".`);
     rejected(tr(bytes, (v) => { v.x = { $number: 'NaN', $tensor: 'training.h' }; }), 'TRAINING', `${p}training.x mixes a "$" key with others: [$number, $tensor].`);
   });
 
