@@ -426,9 +426,12 @@ describe('fit: evaluations', () => {
     expect(r.state.validationGenerator).toEqual(before);
     model = tiny();
     const loss2 = model.loss.bind(model);
-    model.loss = (...args: Parameters<typeof loss2>) => { clock += 100; return loss2(...args); };
-    r = await fit(model, listLoader(batches), sgd(model), { epochs: 3, timeLimit: 0.1, validation, evalEvery: 1 });
+    let validationBatches = 0;
+    model.loss = (...args: Parameters<typeof loss2>) => { validationBatches++; clock += 100; return loss2(...args); };
+    // The limit reached exactly (10 ms step + 100 ms batch) stops it there, after one batch.
+    r = await fit(model, listLoader(batches), sgd(model), { epochs: 3, timeLimit: 0.11, validation, evalEvery: 1 });
     expect(r).toMatchObject({ stopReason: 'timeLimit', steps: 1, evaluations: [] });
+    expect(validationBatches).toBe(1);
     expect(r.state.pendingEvaluation).toBe('step');
     expect(validation.generatorState).toEqual(before);
   });
@@ -783,7 +786,7 @@ describe('fit: the webgpu path (#queueStep, #settle), run by a js model that say
         const validation = listLoader([batchOf(2, 4, 7)]);
         const r = await fit(model, listLoader([batchOf(2, 4, 0), batchOf(2, 4, 1), batchOf(2, 4, 2)]), sgd(model), {
           maxSteps: 5, statePolicy, validation, evalEvery: 2, schedule: stepDecay({ lr: 0.2, every: 2, factor: 0.5, unit: 'step' }),
-          clipNorm: 0.5, onStep: (s) => { infos.push(s); },
+          clipNorm: 1e-3, onStep: (s) => { infos.push(s); },
         });
         return { r, infos, weights: model.flatParameters.slice() };
       };
@@ -798,6 +801,7 @@ describe('fit: the webgpu path (#queueStep, #settle), run by a js model that say
       expect(gpu.infos).toEqual(js.infos); // step, loss, lr, norm, tokens, and the clock's figures
       expect(gpu.infos.map((s) => s.lr)).toEqual([0.2, 0.2, 0.1, 0.1, 0.05]);
       expect(gpu.infos.map((s) => s.elapsedMs)).toEqual([10, 20, 30, 40, 50]);
+      expect(gpu.infos.every((s) => s.gradNorm > 1e-3)).toBe(true); // so the clipping acts
       expect(gpu.r.evaluations).toEqual(js.r.evaluations);
       expect(gpu.r.state.recurrent).toEqual(js.r.state.recurrent);
       expect(gpu.r.state.recurrent === null).toBe(statePolicy === 'reset');
