@@ -889,3 +889,32 @@ describe('fit: more resume and evaluation edges', () => {
     expect(r.best!.parameters).not.toEqual(copy);
   });
 });
+
+describe('fit: resume, the last edges', () => {
+  it('an optimiser with loadStateDict but no stateDict takes no state', async () => {
+    const model = tiny();
+    const loader = listLoader([batchOf(2, 4, 0)]);
+    const sgd1 = new SGD(model.parameters(), { lr: 0.1 });
+    const { state } = await fit(model, loader, sgd1, { maxSteps: 1 });
+    const loads: unknown[] = [];
+    const half = { step() {}, lr: 0.1, loadStateDict: (s: unknown) => { loads.push(s); } };
+    await expect(fit(model, loader, half as never, { maxSteps: 2, resumeFrom: state })).rejects.toThrow(
+      /^Expected `resumeFrom.optimizer` to be null, got an object\.$/,
+    );
+    expect(loads).toEqual([]);
+  });
+
+  it("the validation loader's generator is set from the state", async () => {
+    const model = tiny();
+    const loader = listLoader([batchOf(2, 4, 0)]);
+    const validation = { ...listLoader([batchOf(2, 4, 3)]), generatorState: { words: [1, 1, 1, 1], spare: null } };
+    const { state } = await fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), { maxSteps: 1, validation });
+    const saved = { words: [2, 3, 4, 5], spare: 0.5 };
+    const r = await fit(model, loader, new SGD(model.parameters(), { lr: 0.1 }), {
+      maxSteps: 1, validation, resumeFrom: { ...state, validationGenerator: saved },
+    });
+    expect(r.steps).toBe(1);
+    expect(validation.generatorState).toBe(saved);
+    expect(r.state.validationGenerator).toEqual(saved);
+  });
+});
