@@ -30,6 +30,8 @@ export default {
     '/node_modules/.cache',
     '/node_modules/.vite',
     '/node_modules/.vitest',
+    // A second run's sandbox, when two run side by side (each with its own tempDirName).
+    '/.stryker-tmp-*',
   ],
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
