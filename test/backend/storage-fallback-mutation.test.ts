@@ -3,13 +3,14 @@
 // The wasm module's functions are replaced by ones each test steers.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-const engine = vi.hoisted(() => ({ simd: true, compiles: true, instantiates: true }));
+const engine = vi.hoisted(() => ({ simd: true, compiles: true, instantiates: true, compiled: [] as unknown[][] }));
 vi.mock('../../src/backend/wasm.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/backend/wasm.js')>();
   return {
     ...real,
     wasmSimdSupported: () => engine.simd,
     kernelModule: (...args: Parameters<typeof real.kernelModule>) => {
+      engine.compiled.push(args);
       if (!engine.compiles) throw new RangeError('WebAssembly.Module is disallowed on the main thread');
       return real.kernelModule(...args);
     },
@@ -26,7 +27,7 @@ const { resolveBackend, Storage } = await import('../../src/backend/storage.js')
 const none = { size: () => ({ floats: 0, ids: 0 }), create: () => ({}) };
 
 afterEach(() => {
-  Object.assign(engine, { simd: true, compiles: true, instantiates: true });
+  Object.assign(engine, { simd: true, compiles: true, instantiates: true, compiled: [] });
 });
 
 describe('resolveBackend where the engine lacks something', () => {
@@ -38,6 +39,8 @@ describe('resolveBackend where the engine lacks something', () => {
   });
 
   it('a module that cannot be compiled here: auto falls back to js; wasm asked for stays wasm', () => {
+    expect(resolveBackend('auto', 'float32')).toBe('wasm');
+    expect(engine.compiled).toEqual([[false]]); // the module a one-thread model uses
     engine.compiles = false;
     expect(resolveBackend('auto', 'float32')).toBe('js');
     expect(resolveBackend('wasm', 'float32')).toBe('wasm');

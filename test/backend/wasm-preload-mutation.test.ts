@@ -2,6 +2,9 @@
 // (vi.resetModules): what is compiled, how often, and what an engine without SIMD or without
 // SharedArrayBuffer gets.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FunctionBuilder, ValType } from '../../src/wasm/builder.js';
+import { encodeModule } from '../../src/wasm/encoder.js';
+import { Simd } from '../../src/wasm/ops.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -56,5 +59,20 @@ describe('preloadWasm', () => {
     expect(await w.preloadWasm()).toBe(false);
     expect(compile).not.toHaveBeenCalled();
     expect(w.wasmRelaxedSimdSupported()).toBe(false);
+  });
+});
+
+describe('wasmRelaxedSimdSupported', () => {
+  it('validates one module, once: a function (a, b, c: v128) → v128 of f32x4.relaxed_madd, on an own memory', async () => {
+    const w = await fresh();
+    const validate = vi.spyOn(WebAssembly, 'validate');
+    const answer = w.wasmRelaxedSimdSupported();
+    expect(w.wasmRelaxedSimdSupported()).toBe(answer);
+    expect(validate).toHaveBeenCalledTimes(2); // the SIMD probe, then this one; the answer is kept
+    const { v128 } = ValType;
+    const f = new FunctionBuilder('madd', { a: v128, b: v128, c: v128 }, [v128]);
+    f.get(f.p.a).get(f.p.b).get(f.p.c).simd(Simd.f32x4_relaxed_madd);
+    expect(validate.mock.calls[1]![0]).toEqual(encodeModule([f.build()], { shared: false }));
+    expect(answer).toBe(validate.mock.results[1]!.value);
   });
 });
