@@ -123,6 +123,9 @@ describe('saveCheckpoint: arguments, whole messages', () => {
     // A view that starts later, or is shorter, is not.
     const shifted = model.parameters().map((p, i) => ({ data: i === 0 ? p.data.subarray(1) : p.data, grad: i === 0 ? p.grad.subarray(1) : p.grad }));
     expect(() => saveCheckpoint(model, { vocab, optimizer: new SGD(shifted, { lr: 1 }) })).toThrow(/exactly model\.parameters\(\)/);
+    const p0 = model.parameters()[0]!;
+    const moved = model.parameters().map((p, i) => (i === 0 ? { data: new Float32Array(p0.data.buffer, p0.data.byteOffset + 4, p0.data.length), grad: p0.grad } : p));
+    expect(() => saveCheckpoint(model, { vocab, optimizer: new SGD(moved, { lr: 1 }) })).toThrow(/exactly model\.parameters\(\)/);
     const shorter = model.parameters().map((p, i) => ({ data: i === 0 ? p.data.subarray(0, 1) : p.data, grad: i === 0 ? p.grad.subarray(0, 1) : p.grad }));
     expect(() => saveCheckpoint(model, { vocab, optimizer: new SGD(shorter, { lr: 1 }) })).toThrow(/exactly model\.parameters\(\)/);
     // An object dressed as an optimiser is not one.
@@ -294,6 +297,8 @@ describe('saveCheckpoint: training values', () => {
     expect(isRef(changed((a) => a.map((x) => x.subarray(1))))).toBe(false);
     expect(isRef(changed((a) => a.map((x) => x.subarray(0, x.length - 1))))).toBe(false);
     expect(isRef(changed((a) => a.map((x) => Array.from(x))))).toBe(false);
+    // The same bytes and length in another array type are not the same state.
+    expect(isRef(changed((a) => a.map((x) => new Int32Array(x.buffer.slice(x.byteOffset, x.byteOffset + x.byteLength)))))).toBe(false);
     // A view into a larger buffer with the same bits is the same state.
     expect(isRef(changed((a) => a.map((x) => { const big = new Float32Array(x.length + 2); big.set(x, 1); return big.subarray(1, 1 + x.length); })))).toBe(true);
     // lr compared with Object.is: −0 is not 0.
@@ -442,7 +447,11 @@ describe('loadCheckpoint: config, vocabulary, generator', () => {
     rejected(edited(bytes, (m) => { m.generator = '7'; }), 'GENERATOR', 'Invalid checkpoint: metadata "generator": Expected `state` to be { words, spare }, got 7.');
     rejected(edited(bytes, (m) => { m.generator = '[1,2,3,4]'; }), 'GENERATOR', /got an array of length 4\.$/);
     rejected(edited(bytes, (m) => { m.generator = 'null'; }), 'GENERATOR', /got null\.$/);
-    rejected(edited(bytes, (m) => { delete m.vocab; }), 'METADATA_FIELD', /"vocab" is missing/);
+    rejected(edited(bytes, (m) => { delete m.vocab; }), 'METADATA_FIELD', 'Invalid checkpoint: the metadata entry "vocab" is missing.');
+    rejected(edited(bytes, (m) => { delete m.config; }), 'METADATA_FIELD', 'Invalid checkpoint: the metadata entry "config" is missing.');
+    rejected(edited(bytes, (m) => { delete m.generator; }), 'METADATA_FIELD', 'Invalid checkpoint: the metadata entry "generator" is missing.');
+    rejected(edited(bytes, json('config', (c) => { c.numHiddens = 0; })), 'CONFIG',
+      'Invalid checkpoint: metadata "config": Expected `numHiddens` to be a positive integer, got 0.');
     const loaded = load(bytes);
     expect(loaded.vocab.toJSON()).toEqual(vocab.toJSON());
     expect(loaded.vocab).toBeInstanceOf(Vocab);
@@ -501,6 +510,9 @@ describe('loadCheckpoint: optimiser', () => {
     const { bytes } = file();
     rejected(edited(bytes, opt((o) => { o.step = 1.5; })), 'OPTIMIZER', 'Invalid checkpoint: metadata "optimizer" (adam): Expected `state.step` to be a non-negative integer, got 1.5.');
     rejected(edited(bytes, opt((o) => { (o.options as Record<string, unknown>).eps = -1; })), 'OPTIMIZER', /^Invalid checkpoint: metadata "optimizer" \(adam\): Expected `eps`/);
+    // A negative lr is refused by the constructor (lr 0 alone is constructed with 1).
+    rejected(edited(bytes, opt((o) => { o.lr = -1; (o.options as Record<string, unknown>).lr = -1; })), 'OPTIMIZER',
+      'Invalid checkpoint: metadata "optimizer" (adam): Expected `lr` to be a positive finite number, got -1.');
     const zero = load(edited(bytes, opt((o) => { o.lr = 0; (o.options as Record<string, unknown>).lr = 0; })));
     expect(zero.optimizer!.lr).toBe(0);
     const other = load(edited(bytes, opt((o) => { o.lr = 0.5; (o.options as Record<string, unknown>).lr = 0.5; })));

@@ -173,6 +173,9 @@ describe('generate: argument checks, whole messages', () => {
     expect(bad({ signal: 'x' })).toThrow(new TypeError('Expected `signal` to be an AbortSignal, got "x".'));
     expect(bad({ signal: { aborted: 'no' } })).toThrow(new TypeError('Expected `signal` to be an AbortSignal, got an object.'));
     expect(bad({ signal: { aborted: false } })).not.toThrow(); // duck-typed
+    expect(bad({ signal: Object.assign(() => 0, { aborted: false }) })).toThrow(new TypeError('Expected `signal` to be an AbortSignal, got a function.'));
+    // The seed is checked with the options, before an aborted signal is looked at.
+    expect(bad({ seed: 1.5, signal: AbortSignal.abort(new Error('aborted')) })).toThrow(new TypeError('Expected `seed` to be an integer, got 1.5.'));
     expect(bad({ prompt: null })).toThrow(new TypeError('Expected `prompt` to be a string, got null.'));
     expect(bad({ prompt: 'axb', unknown: 'error' })).toThrow(
       new RangeError('Expected `prompt` to hold only tokens of the vocabulary, got "x".'),
