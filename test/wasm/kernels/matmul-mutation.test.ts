@@ -196,3 +196,29 @@ describe('relaxed variants: the plain code with each multiply-add fused', () => 
     });
   }
 });
+
+describe.skipIf(!simd)('wasm products on an output that ends at the end of the memory', () => {
+  // A kernel may read or write only its own floats: an output ending at the last byte of the
+  // memory traps on any wider access (a 16-byte load where one float is due).
+  for (const variant of Object.keys(generators) as Variant[]) {
+    it(variant, () => {
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      const run = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([generators[variant]()], { shared: false })), {
+        env: { memory },
+      }).exports[variant] as (...args: number[]) => void;
+      const f = new Float32Array(memory.buffer);
+      const strided = variant === 'matmulStrided' || variant === 'matmulNTStrided';
+      for (const [M, K, N] of [[1, 3, 1], [2, 5, 5], [3, 4, 6], [5, 9, 3]] as const) {
+        const ld = N; // strided: a block as wide as the matrix, so the block's end is the memory's end
+        f.fill(0);
+        for (let e = 0; e < 64; e++) f[e] = fr(Math.sin(e + 1));
+        const aAt = 0, bAt = 32, oAt = f.length - M * ld;
+        for (let e = 0; e < M * ld; e++) f[oAt + e] = fr(Math.cos(e));
+        const before = f.slice();
+        run(4 * oAt, 4 * aAt, 4 * bAt, M, K, N, ...(strided ? [ld] : []), 1);
+        const expected = model(variant, before, oAt, aAt, bAt, M, K, N, ld, true);
+        expect([...f.subarray(oAt)]).toEqual(expected);
+      }
+    });
+  }
+});
