@@ -310,6 +310,18 @@ describe('trainStepAsync on the CPU backends', () => {
     expect(loaded).toEqual([{ version: 2 }]);
   });
 
+  it('an optimiser with loadStateDict but no stateDict: nothing saved or loaded, the weights put back', async () => {
+    const model = make();
+    const { X, Y } = data();
+    const before = bits(model.flatParameters);
+    let loads = 0;
+    const opt = { loadStateDict: () => { loads++; }, step: () => { model.flatParameters[1] = NaN; } };
+    const r = await model.trainStepAsync(X, Y, undefined, opt);
+    expect(r.stepped).toBe(false);
+    expect(loads).toBe(0);
+    expect(bits(model.flatParameters)).toEqual(before);
+  });
+
   it('an optimiser with stateDict but no loadStateDict: its state is not saved, the weights still put back', async () => {
     const model = make();
     const { X, Y } = data();

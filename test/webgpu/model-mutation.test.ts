@@ -103,6 +103,20 @@ describe('webgpu model: each call against the js model', () => {
 });
 
 describe('webgpu trainStepAsync against js', () => {
+  it('with dropout: the same masks, the same step', async () => {
+    const { gpu, cpu } = await pair();
+    const og = new SGD(gpu.parameters(), { lr: 0.5 }), oc = new SGD(cpu.parameters(), { lr: 0.5 });
+    const a = await gpu.trainStepAsync(X, Y, undefined, og), b = await cpu.trainStepAsync(X, Y, undefined, oc);
+    expect(a.stepped && b.stepped).toBe(true);
+    expectNear([a.loss, a.gradNorm], [b.loss, b.gradNorm], 1e-4, 'loss and norm with dropout');
+    expect(gpu.generatorState).toEqual(cpu.generatorState);
+    gpu.training = cpu.training = false; // no dropout: the loss of the step taken
+    const c = await gpu.trainStepAsync(X, Y, undefined, og), d = await cpu.trainStepAsync(X, Y, undefined, oc);
+    expectNear([c.loss], [d.loss], 1e-4, 'loss without dropout');
+    gpu.dispose();
+  });
+
+
   it('SGD steps on the GPU give the js steps; a diverging step is refused and later ones run again', async () => {
     const { gpu, cpu } = await pair({ dropout: 0 });
     const og = new SGD(gpu.parameters(), { lr: 0.5, momentum: 0.5 }), oc = new SGD(cpu.parameters(), { lr: 0.5, momentum: 0.5 });
