@@ -122,10 +122,11 @@ describe('webgpu trainStepAsync against js', () => {
     const og = new SGD(gpu.parameters(), { lr: 0.5, momentum: 0.5 }), oc = new SGD(cpu.parameters(), { lr: 0.5, momentum: 0.5 });
     const sg = gpu.initState(2), sc = cpu.initState(2);
     for (let step = 0; step < 2; step++) {
-      const a = await gpu.trainStepAsync(X, Y, sg, og, { clipNorm: 0.3 });
-      const b = await cpu.trainStepAsync(X, Y, sc, oc, { clipNorm: 0.3 });
+      const a = await gpu.trainStepAsync(X, Y, sg, og, { clipNorm: 0.01 });
+      const b = await cpu.trainStepAsync(X, Y, sc, oc, { clipNorm: 0.01 });
       expect(a.stepped).toBe(true);
       expectNear([a.loss, a.gradNorm], [b.loss, b.gradNorm], 1e-4, `loss and norm ${step}`);
+      expect(a.gradNorm).toBeGreaterThan(0.05); // so clipping to 0.01 changes the step
     }
     expect(gpu.hostStale).toBe(true);
     await gpu.sync();
