@@ -487,6 +487,7 @@ describe('fit: the captured state', () => {
     const { loader: l3, calls: c3 } = resumableLoader(batches, 3);
     const r3 = await fit(m3, l3, new SGD(m3.parameters(), { lr: 0.1 }), { maxSteps: 6, resumeFrom: r.state });
     expect(c3).toEqual([1]);
+    expect(r3.state.loaderGenerator).toEqual({ words: [1, 0, 0, 1], spare: null }); // set from the state before epoch 2 drew
     expect(r3).toMatchObject({ steps: 6, epochs: 1 });
     expect(r3.state.batchInEpoch).toBe(3);
   });
@@ -916,5 +917,32 @@ describe('fit: resume, the last edges', () => {
     expect(r.steps).toBe(1);
     expect(validation.generatorState).toBe(saved);
     expect(r.state.validationGenerator).toEqual(saved);
+  });
+});
+
+describe('fit: the validation corpus checked first, and a time limit that is not reached', () => {
+  it('a validation corpus too short for one batch is refused before any update, naming it', async () => {
+    const model = tiny();
+    const weights = model.flatParameters.slice();
+    const o = new SGD(model.parameters(), { lr: 0.1 });
+    await expect(fit(model, listLoader([batchOf(2, 4, 0)], { batchSize: 2, numSteps: 4 }), o, { epochs: 1, validation: ids(8, 3) }))
+      .rejects.toThrow(/^Expected `validation` to hold at least 9 tokens \(one batch of batchSize 2 × numSteps 4, plus one\), got 8\.$/);
+    expect(model.flatParameters).toEqual(weights);
+    expect(o.stepCount).toBe(0);
+  });
+
+  it('an evaluation runs to its end while the time limit is not reached', async () => {
+    fakeClock(1000);
+    const model = tiny();
+    let validationBatches = 0;
+    const loss = model.loss.bind(model);
+    model.loss = (...args: Parameters<typeof loss>) => { validationBatches++; return loss(...args); };
+    const r = await fit(model, listLoader([batchOf(2, 4, 0)]), sgd(model), {
+      maxSteps: 1, timeLimit: 1, validation: listLoader([batchOf(2, 4, 5), batchOf(2, 4, 6), batchOf(2, 4, 7)]), evalEvery: 1,
+    });
+    expect(validationBatches).toBe(3);
+    expect(r).toMatchObject({ stopReason: 'maxSteps', steps: 1 });
+    expect(r.evaluations).toHaveLength(1);
+    expect(r.state.pendingEvaluation).toBeNull();
   });
 });
