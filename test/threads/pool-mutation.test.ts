@@ -1009,3 +1009,59 @@ describe.skipIf(!simd)('ThreadPool with a real worker: abandoning a claimed batc
     }
   });
 });
+
+describe.skipIf(!simd)('ThreadPool with fake workers: the last details', () => {
+  it('a part run here passes every argument of a command, the eighth too (matmulStrided\'s ld)', () => {
+    const { memory, local } = setup();
+    const f = new Float32Array(memory.buffer);
+    const OUT = region(4), LD = 5; // out: M × LD, the block is its first N columns
+    const strided = (k: Kernels, part: number): number => {
+      if (part === 1) for (let t = 0; t < 3; t++) k.matmulStrided(f, OUT, f, A + t * M * K, f, B_, M, K, N, LD, true);
+      return 0;
+    };
+    f.fill(0.5, OUT, OUT + M * LD);
+    local.matmulStrided(f, OUT, f, A, f, B_, M, K, N, LD, true);
+    local.matmulStrided(f, OUT, f, A + M * K, f, B_, M, K, N, LD, true);
+    local.matmulStrided(f, OUT, f, A + 2 * M * K, f, B_, M, K, N, LD, true);
+    const expected = f.slice(OUT, OUT + M * LD);
+    const lanes: FakeWorker[] = [];
+    const pool = new ThreadPool(kernelModule(true), memory, local, 2, (s) => {
+      lanes.push(new FakeWorker(s));
+      return lanes.at(-1)!;
+    }, { pickupTimeoutMs: 0 });
+    lanes[0]!.ready();
+    f.fill(0.5, OUT, OUT + M * LD);
+    pool.run(strided); // posted, revoked, run here
+    expect(Atomics.load(lanes[0]!.control, CLAIM)).toBe(REVOKED);
+    expect(f.slice(OUT, OUT + M * LD)).toEqual(expected);
+    pool.dispose();
+  });
+
+  it('a worker that finishes its batch just as it is found dead: the call keeps its result', () => {
+    const T = 3;
+    let finishing: (() => void) | undefined;
+    const { pool, made, run } = makePool(2, { pickupTimeoutMs: 100_000 }, (s) => new FakeWorker(s, {
+      utilization: () => {
+        if (finishing === undefined) return { idle: 1, active: 1 };
+        finishing(); // the batch completes…
+        return { idle: -1, active: 0 }; // …and the worker is gone
+      },
+    }));
+    const w = made[0]!.ready();
+    let result;
+    result = run(T, () => {
+      serve(w, 'claim');
+      const control = w.control, seq = Atomics.load(control, SEQ);
+      finishing = () => {
+        finishing = undefined;
+        Atomics.store(control, SEQ, seq); // (unchanged)
+        // Run the claimed batch as the worker would, then say DONE.
+        Atomics.store(control, CLAIM, OPEN);
+        serve(w);
+      };
+    });
+    expectSame(result, reference(T, 2));
+    expect(pool.threads).toBe(1);
+    pool.dispose();
+  });
+});
