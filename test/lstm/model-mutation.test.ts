@@ -132,6 +132,7 @@ describe('what the entry points read and write', () => {
       new RangeError('Expected `Y` to have the shape of `X` (2×2), got 3×2.'),
     );
     expect(() => model.loss([[1, 2]], [[1]])).toThrow(/\(1×2\), got 1×1/);
+    expect(() => model.loss([[1, 2]], [])).toThrow(/^Expected `Y` to have at least one row, got 0 rows/);
   });
 
   it('forward: new logits each call; no state means zeros; 2 layers carry: T + T steps = 2T steps', () => {
