@@ -64,9 +64,8 @@ describe('webgpu model: each call against the js model', () => {
 
   it('upload: weights written on the host reach the GPU, and the host copy is current again', async () => {
     const { gpu, cpu } = await pair({ dropout: 0 });
-    await gpu.forwardBackwardAsync(X, Y);
+    await gpu.forwardBackwardAsync(X, Y); // changes the gradients on the GPU: the host copy is stale
     expect(gpu.hostStale).toBe(true);
-    await gpu.sync();
     for (const m of [gpu, cpu]) m.flatParameters.forEach((w, i, W) => { W[i] = w * 2 + 0.01 * (i % 5); });
     gpu.upload();
     expect(gpu.hostStale).toBe(false);
