@@ -1,4 +1,5 @@
 import { type FunctionDef, ValType, f32Bytes, f64Bytes, signedLeb128, unsignedLeb128 } from './encoder.js';
+import { show } from '../checks.js';
 import { BLOCK_VOID, Op, OpFC, Simd } from './ops.js';
 
 /** A local variable (or parameter) of the function being built: its index. */
@@ -50,7 +51,13 @@ export class FunctionBuilder<P extends string = string> {
   get(l: Local): this { return this.op(Op.local_get, ...unsignedLeb128(l)); }
   set(l: Local): this { return this.op(Op.local_set, ...unsignedLeb128(l)); }
   tee(l: Local): this { return this.op(Op.local_tee, ...unsignedLeb128(l)); }
-  i32(v: number): this { return this.op(Op.i32_const, ...signedLeb128(v | 0)); }
+  /** An i32 constant; a uint32 wraps to its int32 bits. Anything else is a generator bug: thrown. */
+  i32(v: number): this {
+    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 32) {
+      throw new RangeError(`Expected an i32 constant (an integer in [-2^31, 2^32)), got ${show(v)}.`);
+    }
+    return this.op(Op.i32_const, ...signedLeb128(v | 0));
+  }
   i64(v: number | bigint): this { return this.op(Op.i64_const, ...signedLeb128(v)); }
   f32(v: number): this { return this.op(Op.f32_const, ...f32Bytes(v)); }
   f64(v: number): this { return this.op(Op.f64_const, ...f64Bytes(v)); }

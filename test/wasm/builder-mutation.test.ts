@@ -110,3 +110,24 @@ describe('FunctionBuilder', () => {
     expect(Array.from(view.subarray(8, 16))).toEqual([11, 20, 13, 22, 23, 10, 21, 12]);
   });
 });
+
+describe('FunctionBuilder.i32', () => {
+  it('takes an integer in [-2^31, 2^32) (a uint32 as its int32 bits) and refuses anything else', () => {
+    const f = new FunctionBuilder('k', {}, [i32]);
+    f.i32(0xffffffff);
+    const g = new FunctionBuilder('k', {}, [i32]);
+    g.i32(-1);
+    expect(f.build().code).toEqual(g.build().code);
+    const k = new FunctionBuilder('k', {}, [i32]);
+    expect(instantiate([f.i32(0xffffffff).op(Op.i32_add).build()]).k!()).toBe(-2);
+    for (const bad of [undefined, 1.5, Number.NaN, 2 ** 32, -(2 ** 31) - 1, '1']) {
+      expect(() => k.i32(bad as never)).toThrow(new RangeError(`Expected an i32 constant (an integer in [-2^31, 2^32)), got ${bad === '1' ? '"1"' : String(bad)}.`));
+    }
+  });
+
+  it('a loop whose start has no constant is refused, not started at 0', () => {
+    const f = new FunctionBuilder('k', { n: i32 }, []);
+    const i = f.local(i32);
+    expect(() => f.for(i, {} as never, f.p.n, 1, () => {})).toThrow(RangeError);
+  });
+});
