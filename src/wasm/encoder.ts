@@ -12,8 +12,15 @@ export const ValType = {
 } as const;
 export type ValType = (typeof ValType)[keyof typeof ValType];
 
-/** Unsigned LEB128: 7 bits a byte, low group first, high bit set on every byte but the last. */
+/**
+ * Unsigned LEB128: 7 bits a byte, low group first, high bit set on every byte but the last.
+ * Takes a uint32 (an index, a size, a memory offset); anything else is a generator bug, thrown
+ * rather than wrapped (`>>> 0` would encode Infinity or 2.5 as a valid, wrong number).
+ */
 export function unsignedLeb128(value: number): number[] {
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** 32) {
+    throw new RangeError(`Expected a uint32 for LEB128, got ${String(value)}.`);
+  }
   let v = value >>> 0;
   const out: number[] = [];
   do {

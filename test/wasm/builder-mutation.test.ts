@@ -5,7 +5,7 @@
 // shuffle32, each run in a module against its plain-JS meaning.
 import { describe, expect, it } from 'vitest';
 import { FunctionBuilder } from '../../src/wasm/builder.js';
-import { encodeModule, type FunctionDef, ValType } from '../../src/wasm/encoder.js';
+import { encodeModule, type FunctionDef, unsignedLeb128, ValType } from '../../src/wasm/encoder.js';
 import { Op } from '../../src/wasm/ops.js';
 import { simd } from './helpers.js';
 
@@ -129,5 +129,17 @@ describe('FunctionBuilder.i32', () => {
     const f = new FunctionBuilder('k', { n: i32 }, []);
     const i = f.local(i32);
     expect(() => f.for(i, {} as never, f.p.n, 1, () => {})).toThrow(RangeError);
+  });
+});
+
+describe('unsignedLeb128', () => {
+  it('encodes a uint32 and refuses anything else (an offset of Infinity or 2.5 is not wrapped)', () => {
+    expect(unsignedLeb128(0)).toEqual([0]);
+    expect(unsignedLeb128(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(unsignedLeb128(2 ** 32 - 1)).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+    for (const bad of [Number.POSITIVE_INFINITY, 2.5, -1, 2 ** 32, Number.NaN]) {
+      expect(() => unsignedLeb128(bad)).toThrow(new RangeError(`Expected a uint32 for LEB128, got ${String(bad)}.`));
+      expect(() => new FunctionBuilder('k', {}, []).i32(0).v128Load(bad)).toThrow(RangeError);
+    }
   });
 });
