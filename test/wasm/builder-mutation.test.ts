@@ -115,6 +115,7 @@ describe('FunctionBuilder.i32', () => {
   it('takes an integer in [-2^31, 2^32) (a uint32 as its int32 bits) and refuses anything else', () => {
     const f = new FunctionBuilder('k', {}, [i32]);
     f.i32(0xffffffff);
+    expect(() => new FunctionBuilder('k', {}, []).i32(-(2 ** 31)).i32(2 ** 32 - 1)).not.toThrow();
     const g = new FunctionBuilder('k', {}, [i32]);
     g.i32(-1);
     expect(f.build().code).toEqual(g.build().code);
