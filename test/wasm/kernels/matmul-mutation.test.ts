@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Op, Simd } from '../../../src/wasm/ops.js';
-import { encodeModule, type FunctionDef } from '../../../src/wasm/encoder.js';
+import { encodeModule, type FunctionDef, unsignedLeb128 } from '../../../src/wasm/encoder.js';
 import {
   matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions,
 } from '../../../src/wasm/kernels/matmul.js';
@@ -141,16 +141,7 @@ describe('relaxed variants: the plain code with each multiply-add fused', () => 
       if ((byte & 0x80) === 0) return [v, i];
     }
   };
-  const lebBytes = (v: number): number[] => {
-    const out: number[] = [];
-    do {
-      let byte = v & 0x7f;
-      v >>>= 7;
-      if (v !== 0) byte |= 0x80;
-      out.push(byte);
-    } while (v !== 0);
-    return out;
-  };
+  const lebBytes = unsignedLeb128; // tested on its own in test/wasm/builder-mutation.test.ts
   const MUL = [Op.prefix_simd, ...lebBytes(Simd.f32x4_mul)];
   const ADD = [Op.prefix_simd, ...lebBytes(Simd.f32x4_add)];
   const MADD = [Op.prefix_simd, ...lebBytes(Simd.f32x4_relaxed_madd)];
