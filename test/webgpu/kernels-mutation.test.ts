@@ -390,6 +390,36 @@ describe('the engine', () => {
     const [sum] = await back(engine.sumLoss(), 1, true);
     expect(Math.abs(sum! - loss) / loss).toBeLessThan(1e-6);
   });
+
+  it('opt2 bound without opt; one bind group per pair of buffers, made once and kept', async () => {
+    await engine.read([]); // nothing recorded before the count starts
+    const a = engine.createBuffer(4), b = engine.createBuffer(4);
+    const add = wgslKernel(u32s('i'), '@compute @workgroup_size(1)\nfn main() { opt[a.i] = opt[a.i] + 1.0; opt2[a.i] = opt2[a.i] + 10.0; }', () => [1, 1, 1]);
+    engine.dispatch(add, [3], a, b); // compiled here; bind groups are made when submitted
+    const device = engine.device;
+    const make = device.createBindGroup.bind(device);
+    let groups = 0;
+    device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => { groups++; return make(descriptor); };
+    try {
+      engine.dispatch(add, [1], a); // (a, dummy)
+      engine.dispatch(add, [2], undefined, b); // (dummy, b)
+      engine.dispatch(add, [1], a);
+      engine.dispatch(add, [0], a, b);
+      const ga = new Float32Array(4), gb = new Float32Array(4);
+      await engine.read([{ buffer: a, at: 0, length: 4, into: ga }, { buffer: b, at: 0, length: 4, into: gb }]);
+      expect(Array.from(ga)).toEqual([1, 2, 0, 1]);
+      expect(Array.from(gb)).toEqual([10, 0, 10, 10]);
+      expect(groups).toBe(3); // (a, b) and (a, dummy), (dummy, b): each once
+      engine.dispatch(add, [0], a, b);
+      engine.dispatch(add, [1], a);
+      await engine.read([{ buffer: a, at: 0, length: 4, into: ga }]);
+      expect(Array.from(ga)).toEqual([2, 3, 0, 1]);
+      expect(groups).toBe(3); // kept across submits
+    } finally {
+      device.createBindGroup = make;
+    }
+  });
+
   it('upload and write land after the commands recorded before them', async () => {
     setUp([[100, 4]]);
     const x = Array.from(f.subarray(100, 104));
