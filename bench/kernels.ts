@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { encodeModule } from '../src/wasm/encoder.js';
 import { Random } from '../src/tensor/random.js';
 import { type Kernels, jsKernels } from '../src/backend/table.js';
-import { createWasmKernels, wasmSimdSupported } from '../src/backend/wasm.js';
+import { createWasmKernels, WASM_SCRATCH_BYTES, wasmSimdSupported } from '../src/backend/wasm.js';
 import { time } from './lib/timing.js';
 
 if (!wasmSimdSupported()) throw new Error('WebAssembly SIMD is not supported by this engine.');
@@ -26,7 +26,9 @@ const B = 32, H = 256, T = 35;
 const memory = new WebAssembly.Memory({ initial: 2048 }); // 128 MiB
 const heap = new Float32Array(memory.buffer);
 const ids = new Int32Array(memory.buffer);
-const wasm = createWasmKernels(memory);
+// The products' scratch (packed panels, as a model's kernels have) at the memory's end.
+const SCRATCH = memory.buffer.byteLength - WASM_SCRATCH_BYTES;
+const wasm = createWasmKernels(memory, { scratch: SCRATCH });
 const rng = new Random(1);
 let top = 0;
 function alloc(n: number, scale = 1): number {
@@ -63,8 +65,10 @@ async function baselineMatmuls(rev: string): Promise<MatmulExports> {
   const file = join(mkdtempSync(join(os.tmpdir(), 'matmul-baseline-')), 'matmul.ts');
   writeFileSync(file, source);
   const old = (await import(pathToFileURL(file).href)) as typeof import('../src/wasm/kernels/matmul.js');
-  const bytes = encodeModule([old.matmulKernel(), old.matmulTNKernel(), old.matmulNTKernel()], { shared: false });
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as MatmulExports;
+  const bytes = encodeModule([old.matmulKernel(), old.matmulTNKernel(), old.matmulNTKernel()], { shared: false }, ['scratch']);
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+  (exports.scratch as WebAssembly.Global).value = SCRATCH; // used by revisions that pack
+  return exports as unknown as MatmulExports;
 }
 
 // One training step's products (B = 32, T = 35, N = T·B = 1120 rows, V = 28). The per-step

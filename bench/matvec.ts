@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeModule } from '../src/wasm/encoder.js';
 import { Random } from '../src/tensor/random.js';
-import { createWasmKernels, wasmSimdSupported } from '../src/backend/wasm.js';
+import { createWasmKernels, WASM_SCRATCH_BYTES, wasmSimdSupported } from '../src/backend/wasm.js';
 import { time } from './lib/timing.js';
 
 if (!wasmSimdSupported()) throw new Error('WebAssembly SIMD is not supported by this engine.');
@@ -25,7 +25,9 @@ const V = Number(args.vocab);
 
 const memory = new WebAssembly.Memory({ initial: 2048 }); // 128 MiB
 const heap = new Float32Array(memory.buffer);
-const wasm = createWasmKernels(memory);
+// The products' scratch (packed panels, as a model's kernels have) at the memory's end.
+const SCRATCH = memory.buffer.byteLength - WASM_SCRATCH_BYTES;
+const wasm = createWasmKernels(memory, { scratch: SCRATCH });
 const rng = new Random(1);
 let top = 0;
 function alloc(n: number, scale = 1): number {
@@ -46,8 +48,10 @@ async function baselineMatmul(rev: string): Promise<Matmul> {
   const file = join(mkdtempSync(join(os.tmpdir(), 'matmul-baseline-')), 'matmul.ts');
   writeFileSync(file, source);
   const old = (await import(pathToFileURL(file).href)) as typeof import('../src/wasm/kernels/matmul.js');
-  const bytes = encodeModule([old.matmulKernel()], { shared: false });
-  return (new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as { matmul: Matmul }).matmul;
+  const bytes = encodeModule([old.matmulKernel()], { shared: false }, ['scratch']);
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+  (exports.scratch as WebAssembly.Global).value = SCRATCH; // used by revisions that pack
+  return exports.matmul as unknown as Matmul;
 }
 
 const old = args.baseline === undefined ? undefined : await baselineMatmul(args.baseline);

@@ -5,8 +5,9 @@ export { jsKernels, KERNEL_NAMES } from './backend/table.js';
 export type { Kernels, KernelName, WasmKernelExports } from './backend/table.js';
 export {
   createWasmKernels, createWasmKernelsAsync, kernelModuleBytes, wasmSimdSupported, wasmRelaxedSimdSupported, preloadWasm,
+  WASM_SCRATCH_BYTES,
 } from './backend/wasm.js';
-export type { WasmKernels } from './backend/wasm.js';
+export type { WasmKernels, WasmKernelsOptions } from './backend/wasm.js';
 export type { FloatArray } from './tensor/float-array.js';
 export { matmul, matmulTN, matmulNT, matmulStrided, matmulNTStrided } from './tensor/matmul.js';
 export { sigmoid, sigmoidForward, sigmoidBackward, tanhForward, tanhBackward } from './tensor/activations.js';

@@ -1,6 +1,6 @@
 import type { FloatArray } from '../tensor/float-array.js';
 import { jsKernels, type Kernels } from './table.js';
-import { createWasmKernels, kernelModule, wasmSimdSupported } from './wasm.js';
+import { createWasmKernels, kernelModule, WASM_SCRATCH_BYTES, wasmSimdSupported } from './wasm.js';
 
 /**
  * Which kernels a model runs on: WebAssembly SIMD, the plain TypeScript reference, or WGSL
@@ -51,8 +51,9 @@ export const alignedLength = roundUp;
  * Where a model's numbers live, and the kernels that work on them. The parameters, the
  * gradients and one workspace region, all allocated here:
  * - `js`: ordinary typed arrays (Float32Array, or Float64Array for gradient checks);
- * - `wasm`: one WebAssembly.Memory laid out [parameters | gradients | workspace region], since
- *   the kernels can only address their own memory;
+ * - `wasm`: one WebAssembly.Memory laid out [parameters | gradients | scratch | workspace
+ *   region], since the kernels can only address their own memory; the scratch is the matrix
+ *   products' room for packed copies, WASM_SCRATCH_BYTES per thread (`scratch(lane)`);
  * - `webgpu`: the same memory, unshared and without a reserve, as the host mirror of one GPU
  *   buffer with the same layout (src/webgpu/gpu.ts): the kernels record GPU dispatches, and
  *   the mirror holds what the host writes or reads back.
@@ -67,6 +68,7 @@ export class Storage<W> {
   readonly kernels: Kernels;
   readonly #dtype: 'float32' | 'float64';
   readonly #count: number;
+  readonly #lanes: number; // wasm: threads with a scratch of their own (0 for js and webgpu)
   readonly #memory: WebAssembly.Memory | undefined;
   /** The most bytes the memory may reach: 4 GiB, or the GPU's largest buffer. */
   readonly #maxBytes: number;
@@ -84,16 +86,17 @@ export class Storage<W> {
 
   /**
    * @param count - parameters (and gradients) to hold.
-   * @param shared - wasm only: put everything in a shared memory, so that kernel workers
-   *   (threads) can work on it too.
+   * @param threads - wasm only: above 1, put everything in a shared memory, so that kernel
+   *   workers can work on it too; each thread gets a scratch of its own.
    * @param describe - the model's sizes, for error messages (`vocabSize 65, numHiddens 512…`).
    */
   constructor(
-    count: number, dtype: 'float32' | 'float64', backend: BackendName, shared: boolean,
+    count: number, dtype: 'float32' | 'float64', backend: BackendName, threads: number,
     factory: WorkspaceFactory<W>, describe: string, gpu?: GpuSide,
   ) {
     this.#dtype = dtype;
     this.#count = count;
+    this.#lanes = backend === 'wasm' ? threads : 0;
     this.#backendName = backend;
     this.#factory = factory;
     this.#describe = describe;
@@ -110,20 +113,20 @@ export class Storage<W> {
       this.#memory = new WebAssembly.Memory({ initial });
       this.kernels = gpu!.kernels(this.#memory);
     } else if (backend === 'wasm') {
-      const initial = Math.ceil((2 * bytes + WASM_RESERVE_BYTES) / WASM_PAGE);
+      const initial = Math.ceil((2 * bytes + this.#scratchBytes() + WASM_RESERVE_BYTES) / WASM_PAGE);
       if (!(initial <= WASM_MAX_PAGES)) { // NaN-safe: a size that is not a number is refused too
         throw new RangeError(
           `Expected a model whose parameters and gradients fit the wasm backend's 4 GiB memory, got ${describe}: ` +
-            `${count} parameters need ${GiB(2 * bytes + WASM_RESERVE_BYTES)} with the workspace reserve.`,
+            `${count} parameters need ${GiB(2 * bytes + this.#scratchBytes() + WASM_RESERVE_BYTES)} with the workspace reserve.`,
         );
       }
       // A shared memory must declare a maximum; it is only address space until used, so
       // declare all that wasm32 can address: threads then run every shape one thread runs.
-      this.#memory = shared
+      this.#memory = threads > 1
         ? new WebAssembly.Memory({ initial, maximum: WASM_MAX_PAGES, shared: true })
         : new WebAssembly.Memory({ initial });
       try {
-        this.kernels = createWasmKernels(this.#memory) as unknown as Kernels;
+        this.kernels = createWasmKernels(this.#memory, { scratch: this.scratch(0) }) as unknown as Kernels;
       } catch (error) {
         throw new Error(
           "Expected backend 'wasm' to compile its kernels here, but this thread refuses synchronous " +
@@ -152,6 +155,15 @@ export class Storage<W> {
   /** The WebAssembly memory everything lives in (wasm backend only). */
   get memory(): WebAssembly.Memory | undefined {
     return this.#memory;
+  }
+
+  /** wasm: the byte address of thread `lane`'s scratch (lane 0: this thread's kernels). */
+  scratch(lane: number): number {
+    return 8 * roundUp(this.#count) + lane * WASM_SCRATCH_BYTES;
+  }
+
+  #scratchBytes(): number {
+    return this.#lanes * WASM_SCRATCH_BYTES;
   }
 
   /** Counts view re-creations: a view taken in an earlier generation may be detached. */
@@ -189,7 +201,7 @@ export class Storage<W> {
     if (cached !== undefined) return cached;
     const { floats, ids } = this.#factory.size(B, T);
     const bytes = (this.#dtype === 'float64' ? 8 : 4) * floats + 4 * ids;
-    const limit = this.#memory === undefined ? JS_MAX_BYTES : this.#maxBytes - 8 * roundUp(this.#count);
+    const limit = this.#memory === undefined ? JS_MAX_BYTES : this.#maxBytes - 8 * roundUp(this.#count) - this.#scratchBytes();
     if (!(bytes <= limit)) {
       throw new RangeError(
         `Expected a batch shape whose workspace fits the ${this.#backendName} backend, ` +
@@ -240,7 +252,7 @@ export class Storage<W> {
   }
 
   #regionStart(): number {
-    return 2 * roundUp(this.#count);
+    return 2 * roundUp(this.#count) + this.#scratchBytes() / 4;
   }
 
   /** wasm: the region is the rest of the memory, the ids first, the floats after them. */

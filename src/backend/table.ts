@@ -11,7 +11,7 @@ import { lstmCellBackwardKernel, lstmCellForwardKernel } from '../wasm/kernels/c
 import { softmaxCrossEntropyKernel } from '../wasm/kernels/cross-entropy.js';
 import { mulKernel } from '../wasm/kernels/elementwise.js';
 import {
-  matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions,
+  matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions, SCRATCH_GLOBAL,
 } from '../wasm/kernels/matmul.js';
 import { gatherRowsKernel, scatterAddRowsKernel } from '../wasm/kernels/onehot.js';
 import { addBiasWgsl, gatherRowsWgsl, lstmCellBackwardWgsl, lstmCellForwardWgsl, mulWgsl } from '../webgpu/kernels/elementwise.js';
@@ -102,6 +102,9 @@ export type WasmKernelExports = Readonly<Record<KernelName, RawKernel>>;
 export const jsKernels: Kernels = Object.fromEntries(
   KERNEL_NAMES.map((name) => [name, KERNEL_TABLE[name].js]),
 ) as unknown as Kernels;
+
+/** The wasm module's globals, by index (see encodeModule): the products' scratch address. */
+export const KERNEL_GLOBALS: readonly string[] = [SCRATCH_GLOBAL.name];
 
 /** The wasm module's functions, generated with `options`, in KERNEL_NAMES order. */
 export function kernelFunctions(options: KernelOptions = {}): FunctionDef[] {

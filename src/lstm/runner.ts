@@ -93,11 +93,13 @@ export class Runner<W> {
       kernels: (memory: WebAssembly.Memory) => (gpu = new GpuEngine(device, memory)).kernels,
       maxBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
     };
-    this.storage = new Storage(count, dtype, this.backend, this.threads > 1, factory, describe, gpuSide);
+    this.storage = new Storage(count, dtype, this.backend, this.threads, factory, describe, gpuSide);
     this.gpu = gpu;
     this.#pool = createWorker === undefined
       ? undefined
-      : new ThreadPool(kernelModule(true), this.storage.memory!, this.storage.kernels, this.threads, createWorker);
+      : new ThreadPool(kernelModule(true), this.storage.memory!, this.storage.kernels, this.threads, createWorker, {
+        scratch: (lane) => this.storage.scratch(lane),
+      });
   }
 
   /**

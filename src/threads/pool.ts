@@ -103,6 +103,11 @@ export interface ThreadPoolOptions {
   initialCommands?: number;
   /** Commands a worker's list may grow to; past it the list is run and refilled. */
   maxCommands?: number;
+  /**
+   * The byte address of worker `lane`'s (1 … threads − 1) scratch memory for the matrix
+   * products (see createWasmKernels' `scratch`), or undefined for none. Default: none.
+   */
+  scratch?: (lane: number) => number | undefined;
 }
 
 // Where SharedArrayBuffers can grow (ES2024; Node ≥ 20, Chrome 111, Safari 16.4, Firefox 128)
@@ -181,7 +186,7 @@ class Lane {
 
   constructor(
     module: WebAssembly.Module, memory: WebAssembly.Memory, worker: WorkerLike, here: () => RawKernels,
-    options: Required<ThreadPoolOptions>,
+    options: Required<ThreadPoolOptions>, scratch: number | undefined,
   ) {
     this.worker = worker;
     this.#here = here;
@@ -231,7 +236,7 @@ class Lane {
     } catch {
       // A worker without these events: the deadline and DEAD still apply.
     }
-    this.#send = () => worker.postMessage({ module, memory, controlBuffer, commandBuffer: this.#commandBuffer, names: KERNEL_NAMES });
+    this.#send = () => worker.postMessage({ module, memory, controlBuffer, commandBuffer: this.#commandBuffer, names: KERNEL_NAMES, scratch });
   }
 
   /** Sends the worker the kernel module, the memory and its list (it then starts). */
@@ -442,6 +447,7 @@ export class ThreadPool {
       pickupTimeoutMs: options.pickupTimeoutMs ?? PICKUP_TIMEOUT_MS,
       initialCommands: options.initialCommands ?? GROWABLE_INITIAL_COMMANDS,
       maxCommands: options.maxCommands ?? GROWABLE_MAX_COMMANDS,
+      scratch: options.scratch ?? ((): undefined => undefined),
     };
     // The kernels a part runs with here when its worker cannot: the local set's raw exports
     // (the same module on the same memory), else an instance of our own, made when first needed.
@@ -536,7 +542,7 @@ function startLane(
   }
   let lane: Lane;
   try {
-    lane = new Lane(module, memory, w as WorkerLike, here, options);
+    lane = new Lane(module, memory, w as WorkerLike, here, options, options.scratch(index));
   } catch (error) {
     stopQuietly(w as WorkerLike);
     throw error;

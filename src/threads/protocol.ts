@@ -48,7 +48,7 @@ const onFirstMessage = (handle) => {
   if (typeof require === 'function') require('worker_threads').parentPort.once('message', handle);
   else self.onmessage = (event) => { self.onmessage = null; handle(event.data); };
 };
-onFirstMessage(({ module, memory, controlBuffer, commandBuffer, names }) => {
+onFirstMessage(({ module, memory, controlBuffer, commandBuffer, names, scratch }) => {
   const control = new Int32Array(controlBuffer, 0, ${CONTROL_SLOTS});
   const die = () => {
     Atomics.store(control, ${DEAD}, 1);
@@ -58,6 +58,7 @@ onFirstMessage(({ module, memory, controlBuffer, commandBuffer, names }) => {
   if (typeof process === 'object' && process !== null && typeof process.on === 'function') process.on('exit', die);
   try {
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    if (scratch !== undefined) exports.scratch.value = scratch; // this thread's room for packed products
     const kernels = names.map((name) => exports[name]);
     const result = new Float64Array(controlBuffer, ${RESULT_BYTE}, 1);
     let c = new Float64Array(commandBuffer, 0, commandBuffer.byteLength / 8);

@@ -51,6 +51,8 @@ export class FunctionBuilder<P extends string = string> {
   get(l: Local): this { return this.op(Op.local_get, ...unsignedLeb128(l)); }
   set(l: Local): this { return this.op(Op.local_set, ...unsignedLeb128(l)); }
   tee(l: Local): this { return this.op(Op.local_tee, ...unsignedLeb128(l)); }
+  /** Pushes the module's global `index` (see encodeModule's `globals`). */
+  globalGet(index: number): this { return this.op(Op.global_get, ...unsignedLeb128(index)); }
   /** An i32 constant; a uint32 wraps to its int32 bits. Anything else is a generator bug: thrown. */
   i32(v: number): this {
     if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 32) {

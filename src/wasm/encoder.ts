@@ -1,5 +1,6 @@
 // The WebAssembly binary format, just the parts the kernels need: LEB128 integers, value
-// types, and a module made of type, import (one memory), function, export and code sections.
+// types, and a module made of type, import (one memory), function, global, export and code
+// sections.
 // Reference: https://webassembly.github.io/spec/core/binary/
 
 /** Value types and their one-byte codes. */
@@ -75,10 +76,14 @@ export interface MemoryImport {
 }
 
 const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-const Section = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
+const Section = { type: 1, import: 2, function: 3, global: 6, export: 7, code: 10 } as const;
 const FUNC_TYPE = 0x60;
 const EXTERNAL_FUNC = 0x00;
 const EXTERNAL_MEMORY = 0x02;
+const EXTERNAL_GLOBAL = 0x03;
+const MUTABLE = 0x01;
+const I32_CONST = 0x41;
+const END = 0x0b;
 
 function vector(items: readonly number[][]): number[] {
   return [...unsignedLeb128(items.length), ...items.flat()];
@@ -108,9 +113,11 @@ function localRuns(locals: readonly ValType[]): number[][] {
 
 /**
  * Encodes a module whose functions are `functions`, in that order (function index = position;
- * there are no imported functions), importing one memory as `env.memory`.
+ * there are no imported functions), importing one memory as `env.memory`. `globals` names
+ * mutable i32 globals (index = position), each starting at 0 and exported under its name:
+ * per-instance values the host sets (`instance.exports[name].value = …`).
  */
-export function encodeModule(functions: readonly FunctionDef[], memory: MemoryImport): Uint8Array<ArrayBuffer> {
+export function encodeModule(functions: readonly FunctionDef[], memory: MemoryImport, globals: readonly string[] = []): Uint8Array<ArrayBuffer> {
   // Identical signatures share one type entry.
   const types: string[] = [];
   const typeIndex = functions.map((f) => {
@@ -126,7 +133,11 @@ export function encodeModule(functions: readonly FunctionDef[], memory: MemoryIm
   // Limits: flag 0 = min only; flag 3 = shared with min and max.
   const limits = memory.shared ? [0x03, ...unsignedLeb128(0), ...unsignedLeb128(65536)] : [0x00, ...unsignedLeb128(0)];
   const imports = [[...name('env'), ...name('memory'), EXTERNAL_MEMORY, ...limits]];
-  const exports = functions.flatMap((f, i) => (f.exported ? [[...name(f.name), EXTERNAL_FUNC, ...unsignedLeb128(i)]] : []));
+  const exports = [
+    ...functions.flatMap((f, i) => (f.exported ? [[...name(f.name), EXTERNAL_FUNC, ...unsignedLeb128(i)]] : [])),
+    ...globals.map((g, i) => [...name(g), EXTERNAL_GLOBAL, ...unsignedLeb128(i)]),
+  ];
+  const globalEntries = globals.map(() => [ValType.i32, MUTABLE, I32_CONST, 0x00, END]);
   const bodies = functions.map((f) => {
     const body = [...vector(localRuns(f.locals)), ...f.code];
     return [...unsignedLeb128(body.length), ...body];
@@ -136,6 +147,7 @@ export function encodeModule(functions: readonly FunctionDef[], memory: MemoryIm
     ...section(Section.type, vector(typeEntries)),
     ...section(Section.import, vector(imports)),
     ...section(Section.function, vector(typeIndex.map((t) => unsignedLeb128(t)))),
+    ...(globals.length > 0 ? section(Section.global, vector(globalEntries)) : []),
     ...section(Section.export, vector(exports)),
     ...section(Section.code, vector(bodies)),
   ]);

@@ -24,6 +24,7 @@ export const Op = {
   local_get: 0x20,
   local_set: 0x21,
   local_tee: 0x22,
+  global_get: 0x23,
 
   i32_load: 0x28,
   f32_load: 0x2a,

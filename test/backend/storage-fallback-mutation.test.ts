@@ -52,7 +52,7 @@ describe('Storage on the wasm backend where synchronous compilation is refused',
     engine.instantiates = false;
     let error: Error | undefined;
     try {
-      new Storage(4, 'float32', 'wasm', false, none, 'm');
+      new Storage(4, 'float32', 'wasm', 1, none, 'm');
     } catch (e) {
       error = e as Error;
     }

@@ -3,9 +3,10 @@
 // and what createWasmKernels returns. Engine-dependent answers are compared with the engine's
 // own answer to an independently built module, so that the file holds on Node 20 and 22.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { kernelFunctions } from '../../src/backend/table.js';
+import { KERNEL_GLOBALS, kernelFunctions } from '../../src/backend/table.js';
 import {
-  createWasmKernels, createWasmKernelsAsync, kernelModule, kernelModuleBytes, wasmRelaxedSimdSupported, wasmSimdSupported,
+  createWasmKernels, createWasmKernelsAsync, kernelModule, kernelModuleBytes, WASM_SCRATCH_BYTES, wasmRelaxedSimdSupported,
+  wasmSimdSupported,
 } from '../../src/backend/wasm.js';
 import { encodeModule } from '../../src/wasm/encoder.js';
 
@@ -14,7 +15,7 @@ afterEach(() => {
 });
 
 /** Whether this engine validates the relaxed variant of the kernel module. */
-const relaxedHere = () => WebAssembly.validate(encodeModule(kernelFunctions({ relaxed: true }), { shared: false }));
+const relaxedHere = () => WebAssembly.validate(encodeModule(kernelFunctions({ relaxed: true }), { shared: false }, KERNEL_GLOBALS));
 
 describe('wasmSimdSupported', () => {
   it('is true here, and false (without throwing) where WebAssembly or its validate is missing or says no', () => {
@@ -53,6 +54,34 @@ describe('options', () => {
     expect(() => kernelModule(false, { relaxed: 0 as never })).toThrow(TypeError);
   });
 
+  it('scratch: an integer (TypeError otherwise), a positive multiple of 16 with WASM_SCRATCH_BYTES of the memory after it (RangeError); set on the instance', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 }); // 65536 bytes
+    expect(WASM_SCRATCH_BYTES).toBe(36864);
+    const last = 65536 - WASM_SCRATCH_BYTES;
+    for (const bad of ['16', 16.5, NaN, null]) {
+      expect(() => createWasmKernels(memory, { scratch: bad as never })).toThrow(TypeError);
+    }
+    expect(() => createWasmKernels(memory, { scratch: '16' as never })).toThrow(new TypeError('Expected `scratch` to be an integer byte address, got "16".'));
+    await expect(createWasmKernelsAsync(memory, { scratch: 1.5 })).rejects.toThrow(/^Expected `scratch` to be an integer byte address, got 1\.5\.$/);
+    const range = (scratch: number) =>
+      `Expected \`scratch\` to be a positive multiple of 16 with 36864 bytes of the memory after it (its 65536 bytes), got ${scratch}.`;
+    for (const bad of [0, -16, 8, 24, last + 16, 2 ** 40]) {
+      expect(() => createWasmKernels(memory, { scratch: bad })).toThrow(new RangeError(range(bad)));
+    }
+    await expect(createWasmKernelsAsync(memory, { scratch: 0 })).rejects.toThrow(new RangeError(range(0)));
+    const read = (k: { exports: unknown }) => ((k.exports as Record<string, WebAssembly.Global>).scratch!).value as number;
+    for (const scratch of [16, last]) {
+      const k = createWasmKernels(memory, { scratch });
+      expect(k.scratch).toBe(scratch);
+      expect(read(k)).toBe(scratch);
+    }
+    const none = createWasmKernels(memory);
+    expect(none.scratch).toBeUndefined();
+    expect(read(none)).toBe(0);
+    const async = await createWasmKernelsAsync(memory, { scratch: 32 });
+    expect([async.scratch, read(async)]).toEqual([32, 32]);
+  });
+
   it('relaxed: true is refused where the engine lacks it, else gives the relaxed module; relaxed: false the plain one', () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     if (relaxedHere()) {
@@ -66,7 +95,7 @@ describe('options', () => {
     const plain = createWasmKernels(memory, { relaxed: false });
     expect(plain.relaxed).toBe(false);
     expect(createWasmKernels(memory).relaxed).toBe(relaxedHere());
-    expect(kernelModuleBytes(false, { relaxed: false })).toEqual(encodeModule(kernelFunctions({ relaxed: false }), { shared: false }));
+    expect(kernelModuleBytes(false, { relaxed: false })).toEqual(encodeModule(kernelFunctions({ relaxed: false }), { shared: false }, KERNEL_GLOBALS));
   });
 });
 
@@ -74,8 +103,8 @@ describe('the module, per memory kind', () => {
   it('kernelModuleBytes: not shared by default; shared declares a shared memory import', () => {
     const own = kernelModuleBytes(), shared = kernelModuleBytes(true);
     expect(own).toEqual(kernelModuleBytes(false));
-    expect(own).toEqual(encodeModule(kernelFunctions({ relaxed: relaxedHere() }), { shared: false }));
-    expect(shared).toEqual(encodeModule(kernelFunctions({ relaxed: relaxedHere() }), { shared: true }));
+    expect(own).toEqual(encodeModule(kernelFunctions({ relaxed: relaxedHere() }), { shared: false }, KERNEL_GLOBALS));
+    expect(shared).toEqual(encodeModule(kernelFunctions({ relaxed: relaxedHere() }), { shared: true }, KERNEL_GLOBALS));
     expect(shared).not.toEqual(own);
   });
 

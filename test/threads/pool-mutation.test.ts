@@ -30,6 +30,7 @@ interface Message {
   controlBuffer: SharedArrayBuffer;
   commandBuffer: SharedArrayBuffer;
   names: readonly string[];
+  scratch: number | undefined;
 }
 
 /** A worker that records what it is sent and told; `utilization` fakes Node's probe. */
@@ -158,7 +159,8 @@ describe.skipIf(!simd)('ThreadPool with fake workers: what each worker is sent',
       expect(w.source).toBe(WORKER_SOURCE);
       expect(w.messages).toHaveLength(1);
       const m = w.message;
-      expect(Object.keys(m).sort()).toEqual(['commandBuffer', 'controlBuffer', 'memory', 'module', 'names']);
+      expect(Object.keys(m).sort()).toEqual(['commandBuffer', 'controlBuffer', 'memory', 'module', 'names', 'scratch']);
+      expect(m.scratch).toBeUndefined(); // no scratch by default
       expect(m.module).toBe(kernelModule(true));
       expect(m.memory).toBe(memory);
       expect(m.names).toEqual(KERNEL_NAMES);
@@ -173,6 +175,14 @@ describe.skipIf(!simd)('ThreadPool with fake workers: what each worker is sent',
     expect(made[0]!.message.controlBuffer).not.toBe(made[1]!.message.controlBuffer);
     expect(pool.size).toBe(3);
     expect(pool.threads).toBe(3);
+    pool.dispose();
+  });
+
+  it('each worker its own scratch address, asked by lane (1 … threads − 1)', () => {
+    const lanes: number[] = [];
+    const { pool, made } = makePool(3, { scratch: (lane) => { lanes.push(lane); return 4096 * lane; } });
+    expect(lanes).toEqual([1, 2]);
+    expect(made.map((w) => w.message.scratch)).toEqual([4096, 8192]);
     pool.dispose();
   });
 

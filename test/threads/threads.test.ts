@@ -3,7 +3,7 @@ import { LSTMLanguageModel } from '../../src/lstm/model.js';
 import { clipGradNorm } from '../../src/optim/clip.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Random } from '../../src/tensor/random.js';
-import { wasmSimdSupported } from '../../src/backend/wasm.js';
+import { WASM_SCRATCH_BYTES, wasmSimdSupported } from '../../src/backend/wasm.js';
 import { nodeWorkerFactory } from '../../node/index.js';
 
 // Threads split every phase into parts that never write the same memory; each part runs the
@@ -51,6 +51,44 @@ describe.skipIf(!simd)('threads', () => {
       }
     } finally {
       model.dispose();
+    }
+  });
+
+  it('H = 512: the products pack their operands, each thread in its own scratch; two threads still train as one', async () => {
+    // Rows of W_h and dZ are 2 KiB apart from H = 512: the products copy panels of them to
+    // the thread's scratch (after the gradients; WASM_SCRATCH_BYTES a thread).
+    const run = (model: LSTMLanguageModel): number[] => {
+      const rng = new Random(9);
+      const sgd = new SGD(model.parameters(), { lr: 0.5 });
+      const state = model.initState(4);
+      const losses: number[] = [];
+      for (let s = 0; s < 2; s++) {
+        const X = { data: Int32Array.from({ length: 4 * 3 }, () => rng.int(5)), batchSize: 4, numSteps: 3 };
+        model.zeroGrad();
+        losses.push(model.forwardBackward(X, X, state).loss);
+        sgd.step();
+      }
+      return losses;
+    };
+    const make = (threads: number) => new LSTMLanguageModel({ vocabSize: 5, numHiddens: 512, seed: 3, threads, createWorker: nodeWorkerFactory });
+    const one = make(1), two = make(2);
+    try {
+      await waitForWorkers();
+      const expected = run(one);
+      const losses = run(two);
+      losses.forEach((l, i) => expect(Math.abs(l - expected[i]!)).toBeLessThan(1e-6 * l));
+      const p1 = one.flatParameters, p2 = two.flatParameters;
+      let scale = 0;
+      for (const x of p1) scale = Math.max(scale, Math.abs(x));
+      for (let i = 0; i < p1.length; i++) if (Math.abs(p2[i]! - p1[i]!) > 1e-6 * scale) expect.fail(`parameter ${i}: ${p2[i]} vs ${p1[i]}`);
+      const scratch = (model: LSTMLanguageModel, lane: number): Uint8Array =>
+        new Uint8Array(model.flatParameters.buffer, 8 * Math.ceil(model.flatParameters.length / 4) * 4 + lane * WASM_SCRATCH_BYTES, WASM_SCRATCH_BYTES);
+      expect(scratch(one, 0).some((x) => x !== 0)).toBe(true);
+      expect(scratch(two, 0).some((x) => x !== 0)).toBe(true);
+      expect(scratch(two, 1).some((x) => x !== 0)).toBe(true); // the worker's own
+    } finally {
+      one.dispose();
+      two.dispose();
     }
   });
 
@@ -108,6 +146,6 @@ describe.skipIf(!simd)('thread protocol', () => {
   it('the command indices name the module exports in order', async () => {
     const { KERNEL_NAMES } = await import('../../src/backend/table.js');
     const { kernelModule } = await import('../../src/backend/wasm.js');
-    expect(WebAssembly.Module.exports(kernelModule(true)).map((e) => e.name)).toEqual([...KERNEL_NAMES]);
+    expect(WebAssembly.Module.exports(kernelModule(true)).map((e) => e.name)).toEqual([...KERNEL_NAMES, 'scratch']);
   });
 });

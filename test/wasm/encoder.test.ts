@@ -39,6 +39,31 @@ describe('encodeModule', () => {
     };
     expect(add(2, 40)).toBe(42);
   });
+
+  it('globals: mutable i32s starting at 0, exported by name, one value per instance; none declared without them', () => {
+    const f = new FunctionBuilder('read', {}, [ValType.i32]);
+    f.globalGet(1);
+    const module = new WebAssembly.Module(encodeModule([f.build()], { shared: false }, ['first', 'second']));
+    expect(WebAssembly.Module.exports(module)).toEqual([
+      { name: 'read', kind: 'function' }, { name: 'first', kind: 'global' }, { name: 'second', kind: 'global' },
+    ]);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    type Exports = { read: () => number; first: WebAssembly.Global; second: WebAssembly.Global };
+    const a = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    const b = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    expect([a.first.value, a.second.value, a.read()]).toEqual([0, 0, 0]);
+    a.second.value = 300; // mutable: set from the host, per instance
+    b.second.value = -7;
+    expect([a.read(), b.read(), a.first.value]).toEqual([300, -7, 0]);
+    // Without globals the module is as before: no global section.
+    const plain = new FunctionBuilder('one', {}, [ValType.i32]);
+    plain.i32(1);
+    const noGlobals = encodeModule([plain.build()], { shared: false });
+    expect(noGlobals).toEqual(encodeModule([plain.build()], { shared: false }, []));
+    // One global adds its section (id, size, count, 5 bytes of entry) and its export (name 'g', kind, index): 12 bytes.
+    expect(encodeModule([plain.build()], { shared: false }, ['g']).length - noGlobals.length).toBe(12);
+    expect(WebAssembly.Module.exports(new WebAssembly.Module(noGlobals))).toEqual([{ name: 'one', kind: 'function' }]);
+  });
 });
 
 describe.skipIf(!simd)('the kernel module', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsKernels } from '../../src/backend/table.js';
-import { createWasmKernels, kernelModuleBytes, wasmRelaxedSimdSupported } from '../../src/backend/wasm.js';
+import { createWasmKernels, kernelModuleBytes, WASM_SCRATCH_BYTES, wasmRelaxedSimdSupported } from '../../src/backend/wasm.js';
 import { Heap, simd } from './helpers.js';
 
 // The relaxed-SIMD variant of the module (f32x4.relaxed_madd in the products), FORCED here
@@ -109,5 +109,21 @@ describe.skipIf(!relaxed)(`relaxed-SIMD products against the reference${relaxed 
       h.k.matmul(h.f32, o2 + i0 * N, h.f32, a + i0 * K, h.f32, b, i1 - i0, K, N, false);
     }
     expect(h.f32.subarray(o2, o2 + M * N)).toEqual(h.f32.subarray(o1, o1 + M * N));
+  });
+
+  it('packed panels (an instance with scratch) give the same bits as the products in place', () => {
+    const h = new Heap(5, { relaxed: true });
+    const s = (h.alloc(WASM_SCRATCH_BYTES / 4 + 4) + 3) & ~3; // 16-byte aligned
+    const packed = createWasmKernels(h.memory, { relaxed: true, scratch: 4 * s });
+    const shapes: [Variant, number, number, number][] = [
+      ['matmul', 32, 300, 1024], ['matmul', 7, 9, 515], ['matmulTN', 600, 140, 520], ['matmulTN', 520, 9, 13], ['matmulTN', 9, 130, 517],
+    ];
+    for (const [variant, M, K, N] of shapes) {
+      const a = h.alloc(M * K), b = h.alloc(K * N), o1 = h.alloc(M * N), o2 = h.alloc(M * N);
+      h.f32.copyWithin(o2, o1, o1 + M * N);
+      h.k[variant](h.f32, o1, h.f32, a, h.f32, b, M, K, N, true);
+      packed[variant](h.f32, o2, h.f32, a, h.f32, b, M, K, N, true);
+      expect(h.f32.subarray(o2, o2 + M * N)).toEqual(h.f32.subarray(o1, o1 + M * N));
+    }
   });
 });

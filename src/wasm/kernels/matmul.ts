@@ -55,9 +55,35 @@ function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local, relaxed: boo
  * Between chunks the partial sums wait in out, in float32; each output is thus still
  * accumulated in k order starting from out (accumulate) or 0, as the reference does, and
  * the result does not depend on the blocking, the alignment or how rows are split.
+ *
+ * Packing. Where rows of b are PACK_BYTES or more apart (H ≥ 512), a block's KC rows of b
+ * each sit on a page of their own and in the same few L1 sets: the 4×8 block then waits on
+ * L2 and the TLB at every step (measured at H = 1024: ≈ 0.6× the speed of H = 256). So when
+ * the instance has scratch memory (the `scratch` global, set by the host: 0 = none) and the
+ * product has PACK_ROWS rows or more, the chunk's KC×8 panel of b is first copied to it, 32
+ * bytes a row, and every row block of the band runs over that copy (column blocks become the
+ * outer loop). aᵀ (matmulTN) has the same
+ * problem when its rows k are PACK_BYTES apart (M ≥ 512): the band's MC×KC slice is copied
+ * once per band and chunk, 4·MC bytes a row k. Copies change no arithmetic: same bits.
  */
 const MC = 64;
 const KC = 128;
+/** Rows this many bytes apart or more are packed (when the instance has scratch)… */
+const PACK_BYTES = 2048;
+/** …in products of this many rows or more (a panel of b then serves two row blocks or more). */
+const PACK_ROWS = 8;
+/** The A panel (MC×KC floats) then the B panel (KC×8 floats). */
+const PANEL_A_BYTES = 4 * MC * KC;
+const PANEL_B_ROW = 32;
+
+/** Bytes of scratch memory a product may overwrite (its packed panels): 36 KiB. */
+export const MATMUL_SCRATCH_BYTES = PANEL_A_BYTES + PANEL_B_ROW * KC;
+
+/**
+ * The kernel module's one global: the byte address of this instance's scratch memory
+ * (MATMUL_SCRATCH_BYTES), or 0 for none. Per instance, so each thread has its own.
+ */
+export const SCRATCH_GLOBAL = { index: 0, name: 'scratch' } as const;
 
 function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = false): FunctionDef {
   const f = new FunctionBuilder(name, strided ? STRIDED_PARAMS : PARAMS);
@@ -72,12 +98,18 @@ function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = fa
   const acc = [0, 1, 2, 3].map(() => [f.local(v128), f.local(v128)]);
   const bv = f.local(v128);
   const s = [0, 1, 2, 3].map(() => f.local(v128));
+  const { scratch, packA, packB, ps } = f.locals(i32, ['scratch', 'packA', 'packB', 'ps']);
 
   if (transposedA) f.i32(4).set(aRow).get(M).i32(2).op(Op.i32_shl).set(aK);
   else f.get(K).i32(2).op(Op.i32_shl).set(aRow).i32(4).set(aK);
   f.get(rowFloats).i32(2).op(Op.i32_shl).set(rowBytes);
   f.get(N).i32(~3).op(Op.i32_and).set(N4);
   f.get(N).i32(~7).op(Op.i32_and).set(N8);
+  // Which operands are packed (see above): b where its rows are far apart, aᵀ likewise.
+  f.globalGet(SCRATCH_GLOBAL.index).set(scratch);
+  f.get(scratch).i32(0).op(Op.i32_ne).get(rowBytes).i32(PACK_BYTES).op(Op.i32_ge_s).op(Op.i32_and)
+    .get(M).i32(PACK_ROWS).op(Op.i32_ge_s).op(Op.i32_and).set(packB);
+  if (transposedA) f.get(scratch).i32(0).op(Op.i32_ne).get(aK).i32(PACK_BYTES).op(Op.i32_ge_s).op(Op.i32_and).set(packA);
 
   // po = out + i·4N + 4j; pa[0] = a + i·aRow + k0·aK; pb = b + k0·4N + 4j.
   const setPointers = (): void => {
@@ -86,8 +118,11 @@ function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = fa
     f.get(b).get(k0).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).set(pb);
   };
 
-  const block = (R: number, V: number): void => {
+  // fromPanelA: aᵀ's rows from the band's packed copy; fromPanelB: b's from the panel's.
+  const block = (R: number, V: number, fromPanelA = false, fromPanelB = false): void => {
     setPointers();
+    if (fromPanelA) f.get(i).get(i0).op(Op.i32_sub).i32(2).op(Op.i32_shl).get(scratch).op(Op.i32_add).set(pa[0]!);
+    if (fromPanelB) f.get(scratch).i32(PANEL_A_BYTES).op(Op.i32_add).set(pb);
     // aᵀ's R rows are adjacent floats (offsets 4r from pa[0]); a's are aRow apart, one pointer each.
     if (!transposedA) for (let r = 1; r < R; r++) f.get(pa[r - 1]!).get(aRow).op(Op.i32_add).set(pa[r]!);
     const rowPtr = (r: number): void => { f.get(po); if (r > 0) f.get(rowBytes).i32(r).op(Op.i32_mul).op(Op.i32_add); };
@@ -109,9 +144,11 @@ function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = fa
     };
     f.get(kEnd).get(k0).op(Op.i32_sub).tee(k).if(() => f.loop(() => {
       step();
-      if (transposedA) f.incBy(pa[0]!, aK);
+      if (fromPanelA) f.inc(pa[0]!, 4 * MC);
+      else if (transposedA) f.incBy(pa[0]!, aK);
       else for (let r = 0; r < R; r++) f.inc(pa[r]!, 4);
-      f.incBy(pb, rowBytes);
+      if (fromPanelB) f.inc(pb, PANEL_B_ROW);
+      else f.incBy(pb, rowBytes);
       f.get(k).i32(1).op(Op.i32_sub).tee(k).brIf(0);
     }));
     for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) { rowPtr(r); f.get(acc[r]![v]!).v128Store(16 * v); }
@@ -203,20 +240,59 @@ function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = fa
       for (let r = 0; r < R; r++) { at(f, pos[r]!, jb); f.f32x4(0); w.store(); }
     }));
   };
-  // The band's 4-row blocks along all column blocks (4×8, then 4×4) and their last N mod 4
-  // columns as scalar dot products; then its last M mod 4 rows, streamed in pairs (U = 4:
-  // 8 broadcasts) and a single row (U = 8).
+  // The band's 4-row blocks along all column blocks (4×8, then 4×4), then the tails.
   const sweep = (): void => {
     f.for(i, i0, i4End, 4, () => {
       f.for(j, { const: 0 }, N8, 8, () => block(4, 2));
       f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); block(4, 1); });
     });
+    tails();
+  };
+  // The last N mod 4 columns of the 4-row blocks as scalar dot products; then the band's last
+  // M mod 4 rows, streamed in pairs (U = 4: 8 broadcasts) and a single row (U = 8).
+  const tails = (): void => {
     f.for(j, N4, N, 1, () => f.for(i, i0, i4End, 1, scalar));
     f.for(i, i4End, iEnd, 2, () => {
       f.get(iEnd).get(i).op(Op.i32_sub).i32(2).op(Op.i32_ge_s).if(() => rows(2, 4), () => rows(1, 8));
     });
   };
-  chunk(() => band(sweep));
+  // Copies of the operands for the packed sweep: the band's aᵀ (rows k of 4·(i4End − i0)
+  // bytes, 4·MC apart in the copy) and the 8-column panel of b at j (rows of 32 bytes).
+  const copyRows = (from: Local, to: Local, bytes: Local, fromStride: Local, toStride: number): void => {
+    f.for(k, k0, kEnd, 1, () => {
+      f.for(jb, { const: 0 }, bytes, 16, () => { at(f, to, jb); at(f, from, jb).v128Load(); f.v128Store(); });
+      f.incBy(from, fromStride).inc(to, toStride);
+    });
+  };
+  const panelBytes = f.local(i32);
+  const copyBand = (): void => {
+    f.get(a).get(i0).i32(2).op(Op.i32_shl).op(Op.i32_add).get(k0).get(aK).op(Op.i32_mul).op(Op.i32_add).set(pb);
+    f.get(scratch).set(ps);
+    f.get(i4End).get(i0).op(Op.i32_sub).i32(2).op(Op.i32_shl).set(panelBytes);
+    copyRows(pb, ps, panelBytes, aK, 4 * MC);
+  };
+  const copyPanel = (): void => {
+    f.get(b).get(k0).get(rowBytes).op(Op.i32_mul).op(Op.i32_add).get(j).i32(2).op(Op.i32_shl).op(Op.i32_add).set(pb);
+    f.get(scratch).i32(PANEL_A_BYTES).op(Op.i32_add).set(ps);
+    f.i32(PANEL_B_ROW).set(panelBytes);
+    copyRows(pb, ps, panelBytes, rowBytes, PANEL_B_ROW);
+  };
+  // Column blocks outside the row blocks, each 4×8 panel of b copied first where packB.
+  const packedSweep = (): void => {
+    const rowBlocks = (fromA: boolean, fromB: boolean, V = 2): void => { f.for(i, i0, i4End, 4, () => block(4, V, fromA, fromB)); };
+    const eitherA = (fromB: boolean, V = 2): void => {
+      if (transposedA) f.get(packA).if(() => rowBlocks(true, fromB, V), () => rowBlocks(false, fromB, V));
+      else rowBlocks(false, fromB, V);
+    };
+    if (transposedA) f.get(packA).if(copyBand);
+    f.for(j, { const: 0 }, N8, 8, () => {
+      f.get(packB).if(() => { copyPanel(); eitherA(true); }, () => eitherA(false));
+    });
+    f.get(N8).get(N4).op(Op.i32_lt_s).if(() => { f.get(N8).set(j); eitherA(false, 1); });
+    tails();
+  };
+  const packing = transposedA ? (): void => { f.get(packA).get(packB).op(Op.i32_or); } : (): void => { f.get(packB); };
+  chunk(() => band(() => { packing(); f.if(packedSweep, sweep); }));
   return f.build();
 }
 

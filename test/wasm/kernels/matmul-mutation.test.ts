@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Op, Simd } from '../../../src/wasm/ops.js';
 import { encodeModule, type FunctionDef, unsignedLeb128 } from '../../../src/wasm/encoder.js';
 import {
-  matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions,
+  MATMUL_SCRATCH_BYTES, matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions,
+  SCRATCH_GLOBAL,
 } from '../../../src/wasm/kernels/matmul.js';
 import { simd } from '../helpers.js';
 
@@ -18,7 +19,10 @@ import { simd } from '../helpers.js';
 //   as (l0 + l2) + (l1 + l3), then the last K mod 4 terms in order, then + out (accumulating).
 // Small shapes reach every block (M up to 9 covers 4-row blocks with 0–3 streamed rows after,
 // N up to 17 the 4×8, 4×4 and scalar columns, K the passes of 4 and 8 and their rests); a few
-// larger ones cross the chunk and band edges. The relaxed variants (fused multiply-add) are
+// larger ones cross the chunk and band edges. With scratch memory, rows of b (matmul,
+// matmulStrided, matmulTN) or of aᵀ (matmulTN) 2 KiB or more apart are copied to packed panels
+// first: the same checks on shapes that pack (N or ld ≥ 512, M ≥ 512 for aᵀ), and the scratch
+// is seen to be written exactly when they do. The relaxed variants (fused multiply-add) are
 // not valid on Node 20: their code is checked to be the plain code with each multiply-add fused.
 
 const fr = Math.fround;
@@ -62,29 +66,40 @@ function model(
   return out;
 }
 
-/** One module with the variant, on a memory of `pages`, and a checker for one call. */
-function harness(variant: Variant, pages = 4) {
+/**
+ * One module with the variant, on a memory of `pages`, and a checker for one call. `scratch`:
+ * the instance gets scratch memory (the memory's last MATMUL_SCRATCH_BYTES); `gap`: the
+ * strided variants' rows are N + gap floats apart (default 3). The checker returns which of
+ * the scratch's two panels (aᵀ's, b's) the call wrote.
+ */
+function harness(variant: Variant, pages = 4, { scratch = false, gap = 3 } = {}) {
   const memory = new WebAssembly.Memory({ initial: pages });
-  const run = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([generators[variant]()], { shared: false })), {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([generators[variant]()], { shared: false }, [SCRATCH_GLOBAL.name])), {
     env: { memory },
-  }).exports[variant] as (...args: number[]) => void;
+  });
+  const run = instance.exports[variant] as (...args: number[]) => void;
   const f = new Float32Array(memory.buffer);
+  const scratchAt = f.length - MATMUL_SCRATCH_BYTES / 4; // in floats
+  const panelB = scratchAt + (MATMUL_SCRATCH_BYTES - 32 * 128) / 4; // b's panel: its last 128 rows of 8 floats
+  if (scratch) (instance.exports[SCRATCH_GLOBAL.name] as WebAssembly.Global).value = 4 * scratchAt;
   let seed = 7;
   const value = (): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return fr((seed / 2147483648) * 2 - 1);
   };
   const strided = variant === 'matmulStrided' || variant === 'matmulNTStrided';
-  return (M: number, K: number, N: number, acc: boolean): void => {
+  return (M: number, K: number, N: number, acc: boolean): { panelA: boolean; panelB: boolean } => {
     // Rows of out (and of b, for matmulStrided) are ld floats apart: a block of N columns of a
     // wider matrix, starting at column 2 of it.
-    const ld = strided ? N + 3 : N;
+    const ld = strided ? N + gap : N;
     const nt = variant === 'matmulNT' || variant === 'matmulNTStrided';
     const aAt = 5, bAt = aAt + M * K + 3 + (nt || !strided ? 0 : 2);
     const bSize = nt ? N * K : K * ld;
     const oAt = bAt + bSize + 3 + (strided ? 2 : 0);
     const end = oAt + M * ld + 9;
+    if (end > scratchAt) throw new Error(`${M}×${K}×${N} does not fit ${pages} pages`);
     f.fill(SENTINEL, 0, end);
+    f.fill(SENTINEL, scratchAt);
     for (let e = 0; e < M * K; e++) f[aAt + e] = value();
     for (let e = 0; e < bSize; e++) f[bAt + e] = value();
     for (let e = 0; e < M * ld; e++) f[oAt + e] = value();
@@ -104,6 +119,8 @@ function harness(variant: Variant, pages = 4) {
     for (let q = 0; q < end; q++) {
       if (!written.has(q) && !Object.is(f[q], before[q])) throw new Error(`${variant} ${M}×${K}×${N} acc=${acc}: element ${q} changed`);
     }
+    const changed = (from: number, to: number): boolean => f.subarray(from, to).some((x) => x !== fr(SENTINEL));
+    return { panelA: changed(scratchAt, panelB), panelB: changed(panelB, f.length) };
   };
 }
 
@@ -128,6 +145,52 @@ describe.skipIf(!simd)('wasm products at every path, bit for bit', () => {
       for (const [M, K, N] of LARGE) for (const acc of [false, true]) check(M, K, N, acc);
     });
   }
+});
+
+describe.skipIf(!simd)('wasm products with scratch: packed panels, bit for bit', () => {
+  // Shapes whose rows of b are 2 KiB or more apart (N ≥ 512; ld ≥ 512 for matmulStrided) and,
+  // for matmulTN, whose rows of aᵀ are (M ≥ 512), including the 4×4 and scalar columns, the
+  // streamed rows after a band's blocks, bands of 64 rows and chunks of 128 k.
+  const small = (M: number): number[] => [M, M + 1, M + 3, M + 4, M + 7, M + 8, M + 12, M + 13, M + 17];
+  const PACKS: Record<'matmul' | 'matmulStrided' | 'matmulTN', [number[], number[], number[], [number, number, number][]]> = {
+    // [Ms, Ks, Ns, larger shapes]
+    matmul: [MS, [0, 1, 3, 9, 17], small(512), [[65, 130, 520], [70, 129, 515], [4, 300, 513]]],
+    matmulStrided: [MS, [0, 1, 3, 9, 17], NS, [[65, 130, 9], [70, 129, 17], [4, 300, 13]]],
+    matmulTN: [small(512), [0, 1, 3, 17], [1, 4, 8, 9, 13, 17], [[1, 130, 520], [9, 129, 515], [513, 3, 517], [520, 130, 9], [580, 9, 512]]],
+  };
+  for (const [variant, [Ms, Ks, Ns, large]] of Object.entries(PACKS) as [keyof typeof PACKS, (typeof PACKS)[keyof typeof PACKS]][]) {
+    it(`${variant}: every path, overwriting and accumulating; the same results without scratch`, () => {
+      const gap = variant === 'matmulStrided' ? 509 : 3;
+      const packed = harness(variant, 48, { scratch: true, gap });
+      const inPlace = harness(variant, 48, { gap });
+      for (const M of Ms) for (const N of Ns) for (const K of Ks) for (const acc of [false, true]) { packed(M, K, N, acc); inPlace(M, K, N, acc); }
+      for (const [M, K, N] of large) for (const acc of [false, true]) { packed(M, K, N, acc); inPlace(M, K, N, acc); }
+    });
+  }
+
+  it('packs exactly the operands whose rows are 2 KiB or more apart, and only with scratch', () => {
+    const none = { panelA: false, panelB: false };
+    // b: rows 2 KiB apart in a product of 8 rows or more (a panel then serves two row blocks).
+    const mm = harness('matmul', 48, { scratch: true });
+    expect(mm(8, 9, 511, false)).toEqual(none);
+    expect(mm(7, 9, 512, false)).toEqual(none);
+    expect(mm(8, 9, 512, false)).toEqual({ panelA: false, panelB: true });
+    expect(harness('matmul', 48)(8, 9, 512, false)).toEqual(none);
+    const strided = harness('matmulStrided', 48, { scratch: true, gap: 8 });
+    expect(strided(8, 9, 503, false)).toEqual(none); // ld 511
+    expect(strided(7, 9, 504, false)).toEqual(none);
+    expect(strided(8, 9, 504, false)).toEqual({ panelA: false, panelB: true }); // ld 512
+    // aᵀ: rows k 2 KiB apart (M ≥ 512).
+    const tn = harness('matmulTN', 48, { scratch: true });
+    expect(tn(511, 9, 8, false)).toEqual(none);
+    expect(tn(512, 9, 8, false)).toEqual({ panelA: true, panelB: false });
+    expect(tn(8, 9, 512, false)).toEqual({ panelA: false, panelB: true });
+    expect(tn(7, 9, 512, false)).toEqual(none);
+    expect(tn(512, 9, 512, true)).toEqual({ panelA: true, panelB: true });
+    expect(harness('matmulTN', 48)(512, 9, 512, false)).toEqual(none);
+    // matmulNT reads both operands along their rows: never packed.
+    expect(harness('matmulNT', 48, { scratch: true })(600, 9, 600, false)).toEqual(none);
+  });
 });
 
 describe('relaxed variants: the plain code with each multiply-add fused', () => {
@@ -194,7 +257,7 @@ describe.skipIf(!simd)('wasm products on an output that ends at the end of the m
   for (const variant of Object.keys(generators) as Variant[]) {
     it(variant, () => {
       const memory = new WebAssembly.Memory({ initial: 1 });
-      const run = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([generators[variant]()], { shared: false })), {
+      const run = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([generators[variant]()], { shared: false }, [SCRATCH_GLOBAL.name])), {
         env: { memory },
       }).exports[variant] as (...args: number[]) => void;
       const f = new Float32Array(memory.buffer);
