@@ -4,8 +4,10 @@
 // (issue 13: mutation testing). Stryker's per-test coverage credits what the constructor runs
 // to the test that runs it, and kernels-mutation.test.ts makes its engine in a test that
 // checks only the products' skinny variants (compiled on first use, not at construction): so
-// this file makes its own engine, once, in its one test, and checks there what that engine
-// was built with. Small integers and exact values where the kernels allow.
+// this file's first test makes its own engine and checks there what that engine was built
+// with. The second makes another (fast: Dawn has the pipelines cached) and counts what reaches
+// the device: submits, writes, buffers made — only when needed. Small integers and exact values
+// where the kernels allow.
 import { expect, it } from 'vitest';
 import { jsKernels } from '../../src/backend/table.js';
 import { GpuEngine, RESULTS } from '../../src/webgpu/gpu.js';
@@ -76,4 +78,68 @@ it('a new engine: a table kernel, softmaxCrossEntropy’s per-row losses and the
   expect(Array.from(got)).toEqual([1, 2, 3, 4]);
   expect(() => engine.destroy()).not.toThrow();
   expect(() => engine.flush()).toThrow(/^This webgpu model was disposed/);
+});
+
+it('an engine submits, and makes GPU buffers, only when it must', async () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const engine = new GpuEngine(await testDevice(), memory);
+  const f = new Float32Array(memory.buffer), ids = new Int32Array(memory.buffer);
+  for (let k = 0; k < 600; k++) f[k] = (k % 9) - 4;
+  engine.upload(f);
+  const device = engine.device, queue = device.queue;
+  const createBuffer = device.createBuffer.bind(device), submit = queue.submit.bind(queue), writeBuffer = queue.writeBuffer.bind(queue);
+  let buffers = 0, submits = 0, writes = 0;
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => { buffers++; return createBuffer(descriptor); };
+  queue.submit = (commands: Iterable<GPUCommandBuffer>) => { submits++; submit(commands); };
+  queue.writeBuffer = ((...args: Parameters<GPUQueue['writeBuffer']>) => { writes++; writeBuffer(...args); }) as GPUQueue['writeBuffer'];
+  const counts = (): number[] => { const c = [buffers, submits, writes]; buffers = submits = writes = 0; return c; };
+  try {
+    engine.flush(); // nothing recorded: nothing submitted
+    expect(counts()).toEqual([0, 0, 0]);
+
+    // 256 calls fill the argument buffer exactly: the same buffer takes them.
+    for (let k = 0; k < 256; k++) engine.kernels.mul(f, 1000 + k, f, k, f, k, 1);
+    engine.upload(f, 5, 0); // nothing to upload: no write, and nothing submitted
+    expect(counts()).toEqual([0, 0, 0]);
+    engine.flush();
+    expect(counts()).toEqual([0, 1, 1]); // the commands, after their arguments
+    // 257: a bigger one.
+    for (let k = 0; k < 257; k++) engine.kernels.mul(f, 2000 + k, f, k, f, 1 + k, 1);
+    engine.flush();
+    expect(counts()).toEqual([1, 1, 1]);
+
+    // Reads: a staging buffer of 256 bytes, made by the first read and taken again by the next.
+    const out = new Float32Array(257);
+    await engine.read([{ at: 1000, length: 64, into: out }]);
+    expect(counts()).toEqual([1, 1, 0]);
+    await engine.read([{ at: 1064, length: 64, into: out, offset: 64 }]);
+    expect(counts()).toEqual([0, 1, 0]);
+    await engine.read([{ at: 1128, length: 128, into: out, offset: 128 }]);
+    expect(Array.from(out.subarray(0, 256))).toEqual(Array.from({ length: 256 }, (_, k) => f[k]! * f[k]!));
+    await engine.read([{ at: 2000, length: 257, into: out }]);
+    expect(Array.from(out)).toEqual(Array.from({ length: 257 }, (_, k) => f[k]! * f[1 + k]!));
+
+    // softmaxCrossEntropy's rows: 1024 fit the aux buffer as made; one more row grows it.
+    const L = 4000, IDS = 7000, M = 1024;
+    for (let r = 0; r < M; r++) { f[L + 2 * r] = r % 3; f[L + 2 * r + 1] = 1; ids[IDS + r] = r % 2; }
+    engine.upload(f, L, 2 * M);
+    engine.upload(ids, IDS, M);
+    counts(); // (reset)
+    engine.kernels.softmaxCrossEntropy(f, 10_000, f, L, ids, IDS, 1, M, 2, 1);
+    expect(counts()).toEqual([0, 0, 0]);
+    engine.kernels.softmaxCrossEntropy(f, 13_000, f, L, ids, IDS, 1, 1, 2, 1);
+    expect(counts()[0]).toBe(1);
+    const loss = new Float32Array(1);
+    await engine.read([{ at: engine.sumLoss(), length: 1, into: loss, aux: true }]);
+    const want = Array.from({ length: M + 1 }, (_, r) => {
+      const row = r % M, y = row % 2, a = row % 3; // logits (a, 1), target y
+      return Math.log(Math.exp(a) + Math.exp(1)) - (y === 0 ? a : 1);
+    }).reduce((s, x) => s + x, 0);
+    expect(Math.abs(loss[0]! - want) / want).toBeLessThan(1e-5);
+  } finally {
+    device.createBuffer = createBuffer;
+    queue.submit = submit;
+    queue.writeBuffer = writeBuffer;
+    engine.destroy();
+  }
 });
