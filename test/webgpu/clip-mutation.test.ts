@@ -1,7 +1,8 @@
 // recordClip (src/webgpu/clip.ts) on an engine of its own (issue 13: mutation testing): the
 // argument checks, adjacent ranges merged into one dispatch, the partial sums' scratch buffer
-// growing past 256 workgroups, the norm slots in turn, the skip flag from the first measure
-// only, and which kernels each option records. Norms against a float64 sum.
+// growing past 256 workgroups (and made again only then), the norm slots in turn, the skip
+// flag from the first measure only, and which kernels each option records. Norms against a
+// float64 sum.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clipNormWgsl, NORM_SLOTS_START, recordClip, scaleGradWgsl, sumSquaresWgsl, SCALE_SLOT } from '../../src/webgpu/clip.js';
 import { GpuEngine } from '../../src/webgpu/gpu.js';
@@ -30,8 +31,13 @@ beforeEach(async () => {
   };
 });
 
-const SUM = sumSquaresWgsl().code, NORM = clipNormWgsl().code, SCALE = scaleGradWgsl().code;
-const kinds = (): string[] => log.map(({ code }) => (code === SUM ? 'sum' : code === NORM ? 'norm' : code === SCALE ? 'scale' : '?'));
+/** The kernels' code, made in a test (a broken generator then fails that test, not this file's import). */
+let codes: { sum: string; norm: string; scale: string } | undefined;
+const kinds = (): string[] => {
+  codes ??= { sum: sumSquaresWgsl().code, norm: clipNormWgsl().code, scale: scaleGradWgsl().code };
+  const { sum, norm, scale } = codes;
+  return log.map(({ code }) => (code === sum ? 'sum' : code === norm ? 'norm' : code === scale ? 'scale' : '?'));
+};
 
 function fill(places: readonly { grad: number; length: number }[], g: (k: number) => number): void {
   let k = 0;
@@ -112,6 +118,31 @@ describe('recordClip', () => {
     expect(Math.abs((await aux(slot)) - expected) / expected).toBeLessThan(1e-5);
     const small = recordClip(engine, [{ grad: 0, length: 10 }]);
     expect(Math.abs((await aux(small)) - norm(Array.from({ length: 10 }, (_, k) => values(k))))).toBeLessThan(1e-7);
+  });
+
+  it('the scratch buffer is made again only when the partial sums outgrow it', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const own = new GpuEngine(await testDevice(), memory); // a state of its own: a scratch buffer of 256
+    const g = new Float32Array(memory.buffer);
+    for (let k = 0; k < 600; k++) g[k] = k % 2 === 0 ? ((k / 2) % 5) - 2 : 100;
+    own.upload(g);
+    const create = own.createBuffer.bind(own);
+    let made = 0;
+    own.createBuffer = (floats: number) => { made++; return create(floats); };
+    /** n ranges of one element, none adjacent (the odd elements left out): n partial sums. */
+    const ranges = (n: number) => Array.from({ length: n }, (_, k) => ({ grad: 2 * k, length: 1 }));
+    const expected = (n: number) => norm(Array.from({ length: n }, (_, k) => (k % 5) - 2));
+    const slots = [1, 256, 257].map((n) => {
+      const slot = recordClip(own, ranges(n));
+      return { n, slot, made };
+    });
+    expect(slots.map(({ made }) => made)).toEqual([1, 1, 2]);
+    for (const { n, slot } of slots) {
+      const out = new Float32Array(1);
+      await own.read([{ at: slot, length: 1, into: out, aux: true }]);
+      expect(Math.abs(out[0]! - expected(n)), `${n} ranges`).toBeLessThan(1e-5);
+    }
+    own.destroy();
   });
 
   it('clipValue: the norm before the clamp; with clipNorm, the clamped norm and the scale; an infinite gradient skips the step', async () => {
