@@ -134,7 +134,7 @@ function checkScratch(memory: WebAssembly.Memory, scratch: unknown): number | un
 }
 
 function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance, relaxed: boolean, scratch: number | undefined): WasmKernels {
-  if (scratch !== undefined) (instance.exports[SCRATCH_GLOBAL.name] as WebAssembly.Global).value = scratch;
+  (instance.exports[SCRATCH_GLOBAL.name] as WebAssembly.Global).value = scratch ?? 0; // 0: none
   const exports = instance.exports as unknown as WasmKernelExports;
   return { ...wrapExports(exports), memory, relaxed, exports, scratch };
 }

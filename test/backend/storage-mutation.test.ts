@@ -224,6 +224,23 @@ describe('Storage: one WebAssembly memory (wasm, webgpu)', () => {
     expect(() => s.workspace(2 ** 30, 1)).toThrow(/Expected a batch shape whose workspace fits the wasm backend/);
   });
 
+  it('wasm: the limit also leaves out the scratch (one float past it is refused before any growth)', () => {
+    const count = 2 ** 26;
+    const s = new Storage(count, 'float32', 'wasm', 1, factory((B) => [B], () => [0]), 'm');
+    const limit = 2 ** 32 - 8 * count - WASM_SCRATCH_BYTES;
+    const pages = s.memory!.buffer.byteLength;
+    expect(() => s.workspace(limit / 4 + 1, 1)).toThrow(/^Expected a batch shape whose workspace fits the wasm backend/);
+    expect(s.memory!.buffer.byteLength).toBe(pages);
+  });
+
+  it('wasm: the refusal of a model counts the scratch in the bytes it needs', () => {
+    // 8·count + scratch + 64 MiB is just above 4.005 GiB: "4.01" (without the scratch, or less it, "4.00").
+    const count = 529148788;
+    expect(() => new Storage(count, 'float32', 'wasm', 1, simple, 'm')).toThrow(
+      `got m: ${count} parameters need 4.01 GiB with the workspace reserve.`,
+    );
+  });
+
   it('grows the memory by whole pages, only when the region needs more; a region that only moves re-creates the views', () => {
     const count = 4; // parameters and gradients: 8 floats
     const s = new Storage(count, 'float32', 'webgpu', 1, factory((B) => [B], (_B, T) => [T]), 'm', fakeGpu(2 ** 30));

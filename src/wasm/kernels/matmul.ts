@@ -109,7 +109,8 @@ function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = fa
   f.globalGet(SCRATCH_GLOBAL.index).set(scratch);
   f.get(scratch).i32(0).op(Op.i32_ne).get(rowBytes).i32(PACK_BYTES).op(Op.i32_ge_s).op(Op.i32_and)
     .get(M).i32(PACK_ROWS).op(Op.i32_ge_s).op(Op.i32_and).set(packB);
-  if (transposedA) f.get(scratch).i32(0).op(Op.i32_ne).get(aK).i32(PACK_BYTES).op(Op.i32_ge_s).op(Op.i32_and).set(packA);
+  // (a's own rows are read along k, aK = 4 bytes apart: never packed.)
+  f.get(scratch).i32(0).op(Op.i32_ne).get(aK).i32(PACK_BYTES).op(Op.i32_ge_s).op(Op.i32_and).set(packA);
 
   // po = out + i·4N + 4j; pa[0] = a + i·aRow + k0·aK; pb = b + k0·4N + 4j.
   const setPointers = (): void => {
