@@ -120,17 +120,18 @@ export function kernelModule(shared: boolean, options: KernelOptions = {}): WebA
 /** `options.scratch` checked against `memory`: a positive multiple of 16 with room after it. */
 function checkScratch(memory: WebAssembly.Memory, scratch: unknown): number | undefined {
   if (scratch === undefined) return undefined;
-  if (typeof scratch !== 'number' || !Number.isInteger(scratch)) {
+  if (!Number.isInteger(scratch)) { // false for anything but a number
     throw new TypeError(`Expected \`scratch\` to be an integer byte address, got ${show(scratch)}.`);
   }
+  const address = scratch as number;
   const end = memory.buffer.byteLength;
-  if (scratch <= 0 || scratch % 16 !== 0 || scratch + WASM_SCRATCH_BYTES > end) {
+  if (address <= 0 || address % 16 !== 0 || address + WASM_SCRATCH_BYTES > end) {
     throw new RangeError(
       `Expected \`scratch\` to be a positive multiple of 16 with ${WASM_SCRATCH_BYTES} bytes of the memory after it ` +
-        `(its ${end} bytes), got ${scratch}.`,
+        `(its ${end} bytes), got ${address}.`,
     );
   }
-  return scratch;
+  return address;
 }
 
 function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance, relaxed: boolean, scratch: number | undefined): WasmKernels {
