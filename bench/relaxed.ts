@@ -8,7 +8,7 @@
 // products of generation (1×H·H×H over 12 weights, 1×H·H×65). Median of 7 runs each.
 import os from 'node:os';
 import { Random } from '../src/tensor/random.js';
-import { createWasmKernels, wasmRelaxedSimdSupported, wasmSimdSupported } from '../src/backend/wasm.js';
+import { createWasmKernels, WASM_SCRATCH_BYTES, wasmRelaxedSimdSupported, wasmSimdSupported } from '../src/backend/wasm.js';
 import { time } from './lib/timing.js';
 
 if (!wasmSimdSupported()) throw new Error('WebAssembly SIMD is not supported by this engine.');
@@ -16,8 +16,10 @@ if (!wasmRelaxedSimdSupported()) throw new Error(`Node ${process.version} lacks 
 
 const memory = new WebAssembly.Memory({ initial: 4096 }); // 256 MiB
 const heap = new Float32Array(memory.buffer);
-const plain = createWasmKernels(memory, { relaxed: false }).exports;
-const relaxed = createWasmKernels(memory, { relaxed: true }).exports;
+// Each instance its own scratch (packed panels, as a model's kernels have), at the memory's end.
+const scratch = (k: number): number => memory.buffer.byteLength - (k + 1) * WASM_SCRATCH_BYTES;
+const plain = createWasmKernels(memory, { relaxed: false, scratch: scratch(0) }).exports;
+const relaxed = createWasmKernels(memory, { relaxed: true, scratch: scratch(1) }).exports;
 const rng = new Random(1);
 let top = 0;
 function alloc(n: number): number {
