@@ -166,6 +166,14 @@ export const SPLIT_RULE = {
    * per part (≈ 8e6 flops here), two threads measured slower than one.
    */
   workPerPart: 8e6,
+  /**
+   * Bytes of a layer's recurrent weights (4·H² floats) from which the recurrence is split by
+   * units even when there are rows to share: split by rows, every thread reads all of W_h at
+   * every step; by units, only its columns. Measured here (two threads, B = 16–64): units
+   * 1.5 % faster at H = 768 (9 MiB), 5–8 % at H = 1024 (16 MiB); even or up to 3 % slower at
+   * H = 512 (4 MiB); 15 % slower at H = 256.
+   */
+  unitsWeightBytes: 8 * 2 ** 20,
   force: 'auto' as 'auto' | 'rows' | 'columns',
   forceParts: 0,
 };
@@ -177,7 +185,8 @@ export const SPLIT_RULE = {
  *   parts = min(threads, max(1, ⌊T·B·L·8·H² / workPerPart⌋)) — the recurrence's flops per call;
  *   the recurrence by hidden units, one phase (one barrier) per step, in
  *   min(threads, ⌊8·B·H² / workPerPart⌋) parts — one step's flops — when that is ≥ 2 and there
- *   are too few batch rows to share (B < 2·threads); otherwise by batch rows, in min(parts, B).
+ *   are too few batch rows to share (B < 2·threads) or the recurrent weights are big (4·H²
+ *   floats ≥ unitsWeightBytes: H ≥ 725); otherwise by batch rows, in min(parts, B).
  */
 export function planSplit(pass: Pass, threads: number): void {
   const { B, T } = pass.ws;
@@ -186,7 +195,8 @@ export function planSplit(pass: Pass, threads: number): void {
   const forced = SPLIT_RULE.forceParts;
   const parts = Math.min(threads, Math.max(1, Math.floor((T * L * step) / SPLIT_RULE.workPerPart)));
   const stepParts = Math.min(threads, Math.floor(step / SPLIT_RULE.workPerPart));
-  pass.byUnits = SPLIT_RULE.force === 'auto' ? stepParts >= 2 && B < 2 * threads : SPLIT_RULE.force === 'columns';
+  const fewRows = B < 2 * threads, bigWeights = 16 * H * H >= SPLIT_RULE.unitsWeightBytes;
+  pass.byUnits = SPLIT_RULE.force === 'auto' ? stepParts >= 2 && (fewRows || bigWeights) : SPLIT_RULE.force === 'columns';
   pass.parts = forced > 0 ? forced : parts;
   pass.recurrenceParts = forced > 0 ? forced : pass.byUnits ? Math.max(1, stepParts) : Math.min(parts, B);
 }

@@ -48,13 +48,18 @@ describe('planSplit at its boundaries', () => {
     expect(plan(8, 5, 100, 100, 3)).toEqual([8, false, 5]); // 1.2e8: 8; rows: min(parts, B)
   });
 
-  it('the recurrence by units exactly when one step has ≥ 2 parts of work and B < 2·threads', () => {
+  it('the recurrence by units exactly when one step has ≥ 2 parts of work and B < 2·threads or 4·H² floats ≥ 8 MiB', () => {
     expect(plan(2, 2, 1, 1000, 1)).toEqual([2, true, 2]); // a step of 1.6e7 exactly: 2 parts
     expect(plan(2, 1, 1, 1414, 1)).toEqual([1, false, 1]); // 1.59947e7: 1 part
-    expect(plan(2, 3, 1, 1000, 1)).toEqual([2, true, 2]); // B = 3 < 4
-    expect(plan(2, 4, 1, 1000, 1)).toEqual([2, false, 2]); // B = 4 = 2·threads: rows
+    expect(plan(3, 5, 1, 700, 1)).toEqual([2, true, 2]); // B = 5 < 6 = 2·threads; a step of 1.96e7: 2 parts
+    expect(plan(2, 5, 1, 700, 1)).toEqual([2, false, 2]); // B = 5 ≥ 4 and 4·700² floats < 8 MiB: rows
     expect(plan(3, 1, 1, 2000, 1)).toEqual([3, true, 3]); // 3.2e7: min(threads, 4) units parts
     expect(plan(8, 1, 4, 2000, 1)).toEqual([8, true, 4]); // 3.2e7 a step: 4 parts of units, 16 → 8 parts
+    // Rows to share, but weights of 8 MiB or more: units (16·724² bytes < 8 MiB ≤ 16·725²).
+    expect(plan(2, 32, 35, 724, 1)).toEqual([2, false, 2]);
+    expect(plan(2, 32, 35, 725, 1)).toEqual([2, true, 2]);
+    expect(plan(2, 32, 35, 1024, 2)).toEqual([2, true, 2]);
+    expect(plan(2, 4, 1, 1000, 1)).toEqual([2, true, 2]);
   });
 
   it('force chooses rows or units; forceParts > 0 sets every part count', () => {
@@ -69,10 +74,10 @@ describe('planSplit at its boundaries', () => {
     expect(plan(2, 2, 1, 1000, 1)).toEqual([3, true, 3]);
   });
 
-  it('the rule\'s own defaults (test/setup.ts changes them for every test file): auto, no forced parts, 8e6 flops', async () => {
+  it('the rule\'s own defaults (test/setup.ts changes them for every test file): auto, no forced parts, 8e6 flops, 8 MiB', async () => {
     vi.resetModules();
     const fresh = await import('../../src/lstm/runner.js');
-    expect(fresh.SPLIT_RULE).toEqual({ workPerPart: 8e6, force: 'auto', forceParts: 0 });
+    expect(fresh.SPLIT_RULE).toEqual({ workPerPart: 8e6, unitsWeightBytes: 8 * 2 ** 20, force: 'auto', forceParts: 0 });
     vi.resetModules();
   });
 });
