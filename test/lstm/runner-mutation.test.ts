@@ -60,6 +60,16 @@ describe('planSplit at its boundaries', () => {
     expect(plan(2, 32, 35, 725, 1)).toEqual([2, true, 2]);
     expect(plan(2, 32, 35, 1024, 2)).toEqual([2, true, 2]);
     expect(plan(2, 4, 1, 1000, 1)).toEqual([2, true, 2]);
+    expect(plan(2, 4, 1, 720, 1)).toEqual([2, false, 2]); // B = 4 = 2·threads (a step of 1.66e7), 16·720² bytes < 8 MiB: rows
+    // The weight threshold is inclusive: W_h of exactly unitsWeightBytes splits by units.
+    const saved = SPLIT_RULE.unitsWeightBytes;
+    try {
+      SPLIT_RULE.unitsWeightBytes = 16 * 512 * 512;
+      expect(plan(2, 32, 35, 512, 1)).toEqual([2, true, 2]);
+      expect(plan(2, 32, 35, 511, 1)).toEqual([2, false, 2]);
+    } finally {
+      SPLIT_RULE.unitsWeightBytes = saved;
+    }
   });
 
   it('force chooses rows or units; forceParts > 0 sets every part count', () => {
