@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KERNEL_NAMES, type Kernels } from '../../src/backend/table.js';
 import { createWasmKernels, kernelModule, wasmSimdSupported } from '../../src/backend/wasm.js';
+import { A, B_, expectSame, K, M, N, phase, reference, region, REGIONS, setup } from './phase.js';
 import {
   hardwareConcurrency, resolveThreads, ThreadPool, webWorkerFactory, type ThreadPoolOptions, type WorkerLike,
 } from '../../src/threads/pool.js';
@@ -69,51 +70,6 @@ class FakeWorker implements WorkerLike {
   }
 }
 
-// A phase on a small shared memory: each part runs T steps of an accumulating product and a
-// cross-entropy over its own region (bits depend on the order of every call; the
-// cross-entropies' return values are what the pool sums).
-const M = 2, K = 4, N = 3;
-const A = 0, B_ = A + 4 * M * K, IDS = B_ + K * N, REGIONS = IDS + M;
-const region = (part: number): number => REGIONS + part * 2 * M * N;
-
-function setup() {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
-  const f = new Float32Array(memory.buffer);
-  const ids = new Int32Array(memory.buffer);
-  for (let i = 0; i < 4 * M * K; i++) f[A + i] = Math.sin(i + 1) * 1e-3;
-  for (let i = 0; i < K * N; i++) f[B_ + i] = Math.cos(i + 1);
-  ids[IDS] = 1;
-  ids[IDS + 1] = 2;
-  const local = createWasmKernels(memory);
-  return { memory, local, f, ids };
-}
-
-function phase(f: Float32Array, ids: Int32Array, T: number, before0?: () => void) {
-  return (k: Kernels, part: number): number => {
-    if (part === 0) before0?.();
-    const out = region(part), dl = out + M * N;
-    let loss = 0;
-    for (let t = 0; t < T; t++) {
-      k.matmul(f, out, f, A + (t % 4) * M * K, f, B_, M, K, N, true);
-      loss += k.softmaxCrossEntropy(f, dl, f, out, ids, IDS, 1, M, N, 1 / (T + 1));
-    }
-    return loss;
-  };
-}
-
-function reference(T: number, parts: number): { total: number; bytes: Float32Array } {
-  const { local, f, ids } = setup();
-  const run = phase(f, ids, T);
-  let total = run(local, 0);
-  for (let p = 1; p < parts; p++) total += run(local, p);
-  return { total, bytes: f.slice(REGIONS, region(parts)) };
-}
-
-function expectSame(actual: { total: number; bytes: Float32Array }, expected: { total: number; bytes: Float32Array }): void {
-  expect(actual.total).toBe(expected.total);
-  expect(actual.bytes).toEqual(expected.bytes);
-}
-
 /** This thread as the worker: claims lane w's posted batch and runs it as protocol.ts does. */
 function serve(w: FakeWorker, mode: 'run' | 'fail' | 'claim' = 'run'): boolean {
   const m = w.message, control = w.control;
@@ -145,7 +101,7 @@ function makePool(threads: number, options?: ThreadPoolOptions, worker: (source:
   }, options);
   const run = (T: number, before0?: () => void) => {
     f.fill(0, REGIONS, region(threads));
-    const total = pool.run(phase(f, ids, T, before0));
+    const total = pool.run(phase(f, ids, T, { before0 }));
     return { total, bytes: f.slice(REGIONS, region(threads)) };
   };
   return { pool, made, run, local, memory };
@@ -327,12 +283,12 @@ describe.skipIf(!simd)('ThreadPool with fake workers: who runs what', () => {
     expect(v.message.commandBuffer.byteLength).toBe(8 * COMMAND_SIZE * 8);
     const f = new Float32Array(fixed.memory.buffer), ids = new Int32Array(fixed.memory.buffer);
     let start = 0;
-    const inner = phase(f, ids, T, () => {
+    const inner = phase(f, ids, T, { before0: () => {
       expect(Atomics.load(v.control, SEQ)).toBe(5);
       expect(Atomics.load(v.control, COUNT)).toBe(8);
       start = new Float64Array(v.message.controlBuffer, RESULT_BYTE, 1)[0]!;
       expect(serve(v)).toBe(true);
-    });
+    } });
     const answering = (k: Kernels): Kernels => new Proxy(k, {
       get(target, name, receiver) {
         const fn = Reflect.get(target, name, receiver) as (...a: unknown[]) => unknown;
@@ -804,7 +760,7 @@ describe.skipIf(!simd)('ThreadPool: the clock and the way it waits', () => {
       // A batch claimed and finished in time is taken without waiting for the deadline.
       Atomics.store(lanes[0]!.control, DONE, 1);
       f.fill(0, REGIONS, region(2));
-      expectSame({ total: browser.run(phase(f, ids, 2, () => serve(lanes[0]!))), bytes: f.slice(REGIONS, region(2)) }, expected);
+      expectSame({ total: browser.run(phase(f, ids, 2, { before0: () => serve(lanes[0]!) })), bytes: f.slice(REGIONS, region(2)) }, expected);
     } finally {
       Atomics.wait = realWait;
       browser.dispose();

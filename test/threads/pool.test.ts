@@ -7,6 +7,7 @@ import {
 } from '../../src/threads/pool.js';
 import { COMMAND_SIZE } from '../../src/threads/protocol.js';
 import { createWasmKernels, kernelModule, wasmSimdSupported } from '../../src/backend/wasm.js';
+import { expectSame, phase, reference, region, REGIONS, setup } from './phase.js';
 import { atKernelCall, silentExit, until, workers } from './workers.js';
 
 // The pool on its own, on a small shared memory: phases made of chains of accumulating
@@ -16,51 +17,8 @@ import { atKernelCall, silentExit, until, workers } from './workers.js';
 // pieces, died before or during a batch, or never started.
 
 const simd = wasmSimdSupported();
-const M = 2, K = 4, N = 3; // each step: out (M×N) += a_t (M×K) · b (K×N), then a cross-entropy over out
-const A = 0, B_ = A + 4 * M * K, IDS = B_ + K * N, REGIONS = IDS + M; // element offsets
-const region = (part: number): number => REGIONS + part * 2 * M * N; // out, then dlogits
-
-function setup() {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
-  const f = new Float32Array(memory.buffer);
-  const ids = new Int32Array(memory.buffer);
-  for (let i = 0; i < 4 * M * K; i++) f[A + i] = Math.sin(i + 1) * 1e-3;
-  for (let i = 0; i < K * N; i++) f[B_ + i] = Math.cos(i + 1);
-  ids[IDS] = 1;
-  ids[IDS + 1] = 2;
-  return { memory, local: createWasmKernels(memory) as unknown as Kernels, f, ids };
-}
-
-/** A phase of T steps per part; `fail(part, t)` may throw to interrupt it. */
-function phase(f: Float32Array, ids: Int32Array, T: number, fail?: (part: number, t: number) => void) {
-  return (k: Kernels, part: number): number => {
-    const out = region(part), dl = out + M * N;
-    let loss = 0;
-    for (let t = 0; t < T; t++) {
-      fail?.(part, t);
-      k.matmul(f, out, f, A + (t % 4) * M * K, f, B_, M, K, N, true);
-      loss += k.softmaxCrossEntropy(f, dl, f, out, ids, IDS, 1, M, N, 1 / T);
-    }
-    return loss;
-  };
-}
-
 function clearRegions(f: Float32Array, parts: number): void {
   f.fill(0, REGIONS, region(parts));
-}
-
-/** The same phase's parts run one after another here: what every pool must reproduce. */
-function reference(T: number, parts: number): { total: number; bytes: Float32Array } {
-  const { local, f, ids } = setup();
-  const run = phase(f, ids, T);
-  let total = run(local, 0);
-  for (let p = 1; p < parts; p++) total += run(local, p);
-  return { total, bytes: f.slice(REGIONS, region(parts)) };
-}
-
-function expectSame(actual: { total: number; bytes: Float32Array }, expected: { total: number; bytes: Float32Array }): void {
-  expect(Object.is(actual.total, expected.total)).toBe(true);
-  expect(Buffer.from(actual.bytes.buffer).equals(Buffer.from(expected.bytes.buffer))).toBe(true);
 }
 
 /** Waits until every worker takes its part (a recorded part runs on recording kernels). */
@@ -78,7 +36,7 @@ function makePool(threads: number, factory: WorkerFactory, options?: ThreadPoolO
   const pool = new ThreadPool(kernelModule(true), memory, local, threads, factory, options);
   const run = (T: number, fail?: (part: number, t: number) => void) => {
     clearRegions(f, threads);
-    const total = pool.run(phase(f, ids, T, fail));
+    const total = pool.run(phase(f, ids, T, { fail }));
     return { total, bytes: f.slice(REGIONS, region(threads)) };
   };
   return { pool, memory, local, f, run, ready: () => started(pool, local) };
