@@ -9,7 +9,7 @@ export {
 } from './backend/wasm.js';
 export type { WasmKernels, WasmKernelsOptions } from './backend/wasm.js';
 export type { FloatArray } from './tensor/float-array.js';
-export { matmul, matmulTN, matmulNT, matmulStrided, matmulNTStrided } from './tensor/matmul.js';
+export { matmul, matmulTN, matmulNT, matmulStrided, matmulNTStrided, matmulTNStrided } from './tensor/matmul.js';
 export { sigmoid, sigmoidForward, sigmoidBackward, tanhForward, tanhBackward } from './tensor/activations.js';
 export { addBias, addBiasBackward } from './tensor/bias.js';
 export { mul } from './tensor/elementwise.js';

@@ -3,7 +3,7 @@ import { addBias, addBiasBackward } from '../tensor/bias.js';
 import { softmaxCrossEntropy } from '../tensor/cross-entropy.js';
 import { mul } from '../tensor/elementwise.js';
 import { lstmCellBackward, lstmCellForward } from '../tensor/lstm-cell.js';
-import { matmul, matmulNT, matmulNTStrided, matmulStrided, matmulTN } from '../tensor/matmul.js';
+import { matmul, matmulNT, matmulNTStrided, matmulStrided, matmulTN, matmulTNStrided } from '../tensor/matmul.js';
 import { gatherRows, scatterAddRows } from '../tensor/onehot.js';
 import type { FunctionDef } from '../wasm/encoder.js';
 import { addBiasBackwardKernel, addBiasKernel } from '../wasm/kernels/bias.js';
@@ -11,7 +11,8 @@ import { lstmCellBackwardKernel, lstmCellForwardKernel } from '../wasm/kernels/c
 import { softmaxCrossEntropyKernel } from '../wasm/kernels/cross-entropy.js';
 import { mulKernel } from '../wasm/kernels/elementwise.js';
 import {
-  matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions, SCRATCH_GLOBAL,
+  matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, matmulTNStridedKernel, type MatmulOptions,
+  SCRATCH_GLOBAL,
 } from '../wasm/kernels/matmul.js';
 import { gatherRowsKernel, scatterAddRowsKernel } from '../wasm/kernels/onehot.js';
 import { addBiasWgsl, gatherRowsWgsl, lstmCellBackwardWgsl, lstmCellForwardWgsl, mulWgsl } from '../webgpu/kernels/elementwise.js';
@@ -63,6 +64,8 @@ export const KERNEL_TABLE = {
   matmulStrided: row(matmulStrided, matmulStridedKernel, () => matmulWgsl('matmulStrided'), (x, p) => (out, o, a, ao, bm, bo, M, K, N, ld, acc) =>
     x(p(out, o), p(a, ao), p(bm, bo), M, K, N, ld, b(acc))),
   matmulNTStrided: row(matmulNTStrided, matmulNTStridedKernel, () => matmulWgsl('matmulNTStrided'), (x, p) => (out, o, a, ao, bm, bo, M, K, N, ld, acc) =>
+    x(p(out, o), p(a, ao), p(bm, bo), M, K, N, ld, b(acc))),
+  matmulTNStrided: row(matmulTNStrided, matmulTNStridedKernel, () => matmulWgsl('matmulTNStrided'), (x, p) => (out, o, a, ao, bm, bo, M, K, N, ld, acc) =>
     x(p(out, o), p(a, ao), p(bm, bo), M, K, N, ld, b(acc))),
   addBias: row(addBias, addBiasKernel, addBiasWgsl, (x, p) => (out, o, bias, bo, M, N) => x(p(out, o), p(bias, bo), M, N)),
   addBiasBackward: row(addBiasBackward, addBiasBackwardKernel, addBiasBackwardWgsl, (x, p) => (dbias, dbo, dout, o, M, N) =>

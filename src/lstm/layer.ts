@@ -206,8 +206,10 @@ export function layerRecurrenceBackward(k: Kernels, c: LayerContext, part: numbe
  * What no longer depends on the recurrence, over all N rows. Split two ways at once (the two
  * write different memory): the gradient reaching the input, dX = Σ_g dZ_g W_xgᵀ, by rows —
  * into the layer below's dHs (⊙ its mask) or into dEmb; and the weight gradients as tasks,
- * one per gate (dW_xg += Xᵀ dZ_g, dW_hg += H_prevᵀ dZ_g, db_g += Σ_rows dZ_g) plus, on the top
- * layer, the output layer's.
+ * S per gate (dW_xg += Xᵀ dZ_g and db_g += Σ_rows dZ_g in the gate's first, and rows [i0, i1)
+ * of dW_hg += H_prevᵀ dZ_g in each) plus, on the top layer, the output layer's. S = 1 up to 4
+ * parts; with more, S = ⌈parts / 4⌉ slices of rows (multiples of 8), so that every part has
+ * weight-gradient work: each row of dW_hg is summed as by one matmulTN (matmulTNStrided).
  */
 export function layerInputBackward(k: Kernels, c: LayerContext, part: number, parts: number): number {
   const { pass, l } = c;
@@ -222,17 +224,27 @@ export function layerInputBackward(k: Kernels, c: LayerContext, part: number, pa
     if (l > 0 && pass.dropout) k.mul(dx, r0 * H, dx, r0 * H, ws.layers[l - 1]!.mask!, r0 * H, R * H);
   }
   const x = inputArray(pass, l), xo = inputOffset(pass, l);
-  const tasks = l === pass.config.numLayers - 1 ? 5 : 4;
+  const S = Math.max(1, Math.ceil(parts / 4)); // slices of dW_hg's rows per gate
+  const rowCut = (s: number): number => (s === S ? H : Math.floor((s * H) / S / 8) * 8);
+  const tasks = 4 * S + (l === pass.config.numLayers - 1 ? 1 : 0);
   for (let task = part; task < tasks; task += parts) {
-    if (task === 4) {
+    if (task === 4 * S) {
       outputWeightGradients(k, pass);
       continue;
     }
-    const gp = p.gates[task]!, dz = task * Tn;
-    if (x === null) k.scatterAddRows(dW, gp.W_x, dGates, dz, ws.xT, 0, 1, N, H); // dW_xg[x] += dZ_g
-    else k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, I, N, H, true); // dW_xg += Xᵀ dZ_g
-    k.matmulTN(dW, gp.W_h, hs, 0, dGates, dz, H, N, H, true); // dW_hg += H_prevᵀ dZ_g (hs[0..T−1])
-    k.addBiasBackward(dW, gp.b, dGates, dz, N, H); // db_g += Σ_rows dZ_g
+    const g = Math.floor(task / S), s = task % S;
+    const gp = p.gates[g]!, dz = g * Tn;
+    if (s === 0) {
+      if (x === null) k.scatterAddRows(dW, gp.W_x, dGates, dz, ws.xT, 0, 1, N, H); // dW_xg[x] += dZ_g
+      else k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, I, N, H, true); // dW_xg += Xᵀ dZ_g
+      k.addBiasBackward(dW, gp.b, dGates, dz, N, H); // db_g += Σ_rows dZ_g
+    }
+    // dW_hg += H_prevᵀ dZ_g (hs[0..T−1]), rows [i0, i1): H_prev's columns i0…
+    if (S === 1) k.matmulTN(dW, gp.W_h, hs, 0, dGates, dz, H, N, H, true);
+    else {
+      const i0 = rowCut(s), i1 = rowCut(s + 1);
+      if (i1 > i0) k.matmulTNStrided(dW, gp.W_h + i0 * H, hs, i0, dGates, dz, i1 - i0, N, H, H, true);
+    }
   }
   return 0;
 }

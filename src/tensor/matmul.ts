@@ -9,8 +9,9 @@ import type { FloatArray } from './float-array.js';
 // The products differ only in how they step through their operands, so all of them call
 // one strided kernel, `gemm`, which finds element (i, k) of the left operand at
 // a[ao + i·ai + k·ak], element (k, j) of the right operand at b[bo + k·bk + j·bj] and
-// writes element (i, j) of out at out[o + i·ld + j]. The two `…Strided` products compute a
-// block of columns of a wider product (ld > N): the recurrence split by hidden units.
+// writes element (i, j) of out at out[o + i·ld + j]. matmulStrided and matmulNTStrided compute
+// a block of columns of a wider product (ld > N): the recurrence split by hidden units;
+// matmulTNStrided a block of rows of a weight gradient: the weight gradients over many threads.
 
 /** out[M×N] (+)= a[M×K] · b[K×N]. */
 export function matmul(
@@ -51,6 +52,26 @@ export function matmulTN(
   accumulate: boolean,
 ): void {
   gemm(out, o, N, a, ao, 1, M, b, bo, N, 1, M, K, N, accumulate);
+}
+
+/**
+ * out[M×N] (+)= aᵀ · b, a stored K×M and b K×N, where out, a and b all have rows `ld` apart
+ * (ld ≥ M, N): rows [i0, i0 + M) of a weight gradient Xᵀ·dY with ld columns, given out at its
+ * row i0 and a at its column i0 — the weight gradients split by rows over many threads. Each
+ * output is summed exactly as by matmulTN.
+ *
+ * @example
+ * // rows 2…3 of out[4×4] = aᵀ · b, a stored 3×4, b 3×4
+ * matmulTNStrided(out, 2 * 4, a, 2, b, 0, 2, 3, 4, 4, false);
+ */
+export function matmulTNStrided(
+  out: FloatArray, o: number,
+  a: FloatArray, ao: number,
+  b: FloatArray, bo: number,
+  M: number, K: number, N: number, ld: number,
+  accumulate: boolean,
+): void {
+  gemm(out, o, ld, a, ao, 1, ld, b, bo, ld, 1, M, K, N, accumulate);
 }
 
 /** out[M×N] (+)= a · bᵀ, where a is M×K and b is stored N×K (input gradients: dY·Wᵀ). */

@@ -36,6 +36,7 @@ describe('KERNEL_TABLE wrappers', () => {
     ['matmulNT', [a2, 1, a3, 2, a4, 3, 4, 5, 6, false], [2001, 3002, 4003, 4, 5, 6, 0]],
     ['matmulStrided', [a1, 1, a2, 2, a3, 3, 4, 5, 6, 7, true], [1001, 2002, 3003, 4, 5, 6, 7, 1]],
     ['matmulNTStrided', [a4, 1, a5, 2, a6, 3, 4, 5, 6, 7, false], [4001, 5002, 6003, 4, 5, 6, 7, 0]],
+    ['matmulTNStrided', [a5, 3, a6, 1, a4, 2, 8, 9, 10, 11, true], [5003, 6001, 4002, 8, 9, 10, 11, 1]],
     ['addBias', [a1, 5, a2, 6, 7, 8], [1005, 2006, 7, 8]],
     ['addBiasBackward', [a3, 5, a4, 6, 7, 8], [3005, 4006, 7, 8]],
     ['gatherRows', [a1, 1, a2, 2, a3, 3, 4, 5, 6, true], [1001, 2002, 3003, 4, 5, 6, 1]],
@@ -71,7 +72,7 @@ describe('KERNEL_TABLE wrappers', () => {
 describe('KERNEL_TABLE columns', () => {
   it('names the kernels in the module order; jsKernels is the js column', () => {
     expect(KERNEL_NAMES).toEqual([
-      'matmul', 'matmulTN', 'matmulNT', 'matmulStrided', 'matmulNTStrided', 'addBias', 'addBiasBackward', 'gatherRows',
+      'matmul', 'matmulTN', 'matmulNT', 'matmulStrided', 'matmulNTStrided', 'matmulTNStrided', 'addBias', 'addBiasBackward', 'gatherRows',
       'scatterAddRows', 'softmaxCrossEntropy', 'mul', 'lstmCellForward', 'lstmCellBackward',
     ]);
     for (const name of KERNEL_NAMES) expect(jsKernels[name]).toBe(KERNEL_TABLE[name].js);
@@ -83,6 +84,7 @@ describe('KERNEL_TABLE columns', () => {
     const expected: Record<KernelName, unknown> = {
       matmul: matmulWgsl('matmul'), matmulTN: matmulWgsl('matmulTN'), matmulNT: matmulWgsl('matmulNT'),
       matmulStrided: matmulWgsl('matmulStrided'), matmulNTStrided: matmulWgsl('matmulNTStrided'),
+      matmulTNStrided: matmulWgsl('matmulTNStrided'),
       addBias: addBiasWgsl(), addBiasBackward: addBiasBackwardWgsl(), gatherRows: gatherRowsWgsl(),
       scatterAddRows: scatterAddRowsWgsl(), softmaxCrossEntropy: softmaxCrossEntropyWgsl(), mul: mulWgsl(),
       lstmCellForward: lstmCellForwardWgsl(), lstmCellBackward: lstmCellBackwardWgsl(),

@@ -6,8 +6,8 @@ import { nodeWorkerFactory } from '../../node/index.js';
 
 // The recurrence split by batch rows and split by hidden units (one phase per step) make
 // every number from the same terms in the same order: forward, backward and training must be
-// bit-identical between them, on js and wasm, with 1 and 2 threads, in 1, 2 and 3 parts
-// (parts beyond the threads run in turn). H = 44 leaves a part of units that is not a
+// bit-identical between them, on js and wasm, with 1 and 2 threads, in 1, 2, 3 and 9 parts
+// (parts beyond the threads run in turn; with 9, each gate's dW_hg is made in 3 slices of rows). H = 44 leaves a part of units that is not a
 // multiple of 8; B = 1 and 3 (one row, and more rows than parts).
 
 // test/setup.ts sets the rule for the other tests; each test here starts from the real one.
@@ -67,11 +67,11 @@ describe('the recurrence split by hidden units against the split by batch rows',
     ['wasm, 2 threads', { backend: 'wasm', threads: 2 }],
   ];
   for (const [name, options] of cases) {
-    it(`${name}: forward, backward and 3 training steps bit-identical (B = 1 and 3; 1, 2, 3 parts)`, async () => {
+    it(`${name}: forward, backward and 3 training steps bit-identical (B = 1 and 3; 1, 2, 3, 9 parts)`, async () => {
       for (const B of [1, 3]) {
         const one = await run(options, 'rows', 1, B, 4);
         expect(one.losses.every(Number.isFinite)).toBe(true);
-        for (const parts of [1, 2, 3]) {
+        for (const parts of [1, 2, 3, 9]) { // 9: the weight gradients in 3 slices of rows per gate
           const rows = await run(options, 'rows', parts, B, 4);
           const columns = await run(options, 'columns', parts, B, 4);
           expect(columns, `${parts} parts, B = ${B}`).toEqual(rows);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmul, matmulNT, matmulNTStrided, matmulStrided, matmulTN } from '../../src/tensor/matmul.js';
+import { matmul, matmulNT, matmulNTStrided, matmulStrided, matmulTN, matmulTNStrided } from '../../src/tensor/matmul.js';
 import { addBias, addBiasBackward } from '../../src/tensor/bias.js';
 import { gatherRows, oneHot, scatterAddRows } from '../../src/tensor/onehot.js';
 import { softmaxCrossEntropy } from '../../src/tensor/cross-entropy.js';
@@ -146,6 +146,46 @@ describe('strided products: a block of columns of a wider product', () => {
   }
 });
 
+describe('matmulTNStrided: a block of rows of a weight gradient', () => {
+  // out[M×N] (+)= aᵀ·b with out, a (stored K×ld) and b (K×ld) rows ld apart: against the
+  // definition in float64, then on Float32Array row blocks equal to the whole matmulTN's rows
+  // bit for bit (the weight gradients split by rows rely on it).
+  for (const [M, K, N] of SHAPES) {
+    for (const accumulate of [false, true]) {
+      it(`${M}×${K}×${N} (ld ${Math.max(M, N) + 3}) accumulate=${accumulate}`, () => {
+        const ld = Math.max(M, N) + 3, ao = 3, bo = 5, oo = 2;
+        const a = randn(ao + K * ld + 1), b = randn(bo + K * ld + 1), out = randn(oo + M * ld + 2);
+        const expected = out.slice();
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += a[ao + k * ld + i]! * b[bo + k * ld + j]!;
+          expected[oo + i * ld + j] = (accumulate ? expected[oo + i * ld + j]! : 0) + s;
+        }
+        matmulTNStrided(out, oo, a, ao, b, bo, M, K, N, ld, accumulate);
+        expectClose(out, expected); // the columns past N, and everything around, untouched
+      });
+    }
+  }
+  const f32 = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  for (const [H, K] of [[1, 37], [33, 16], [40, 9], [72, 40]] as const) {
+    it(`row blocks of ${H}×${K}×${H} equal the whole matmulTN bit for bit`, () => {
+      const a = f32(K * H), b = f32(K * H);
+      for (const accumulate of [false, true]) {
+        const start = f32(H * H), whole = start.slice(), blocks = start.slice();
+        matmulTN(whole, 0, a, 0, b, 0, H, K, H, accumulate);
+        for (const cuts of [[0, H], [0, 1, H], [0, 8, 13, H].filter((c) => c <= H), [0, Math.floor(H / 2), H]]) {
+          blocks.set(start);
+          for (let p = 0; p + 1 < cuts.length; p++) {
+            const i0 = cuts[p]!, i1 = cuts[p + 1]!;
+            if (i1 > i0) matmulTNStrided(blocks, i0 * H, a, i0, b, 0, i1 - i0, K, H, H, accumulate);
+          }
+          expect(blocks).toEqual(whole);
+        }
+      }
+    });
+  }
+});
+
 describe('strided products: the JSDoc examples', () => {
   it('columns 4…7 of a 2×8 product, a·b and a·bᵀ', () => {
     const a = Float64Array.from({ length: 6 }, (_, i) => i - 2), b = Float64Array.from({ length: 24 }, (_, i) => (i % 7) - 3);
@@ -156,6 +196,14 @@ describe('strided products: the JSDoc examples', () => {
     matmulNT(whole, 0, a, 0, b, 0, 2, 3, 8, false);
     matmulNTStrided(out, 4, a, 0, b, 4 * 3, 2, 3, 4, 8, false);
     expect([...out]).toEqual([...whole].map((x, i) => (i % 8 >= 4 ? x : 0)));
+  });
+
+  it('rows 2…3 of a 4×4 weight gradient aᵀ·b', () => {
+    const a = Float64Array.from({ length: 12 }, (_, i) => i - 5), b = Float64Array.from({ length: 12 }, (_, i) => (i % 5) - 2);
+    const whole = new Float64Array(16), out = new Float64Array(16);
+    matmulTN(whole, 0, a, 0, b, 0, 4, 3, 4, false);
+    matmulTNStrided(out, 2 * 4, a, 2, b, 0, 2, 3, 4, 4, false);
+    expect([...out]).toEqual([...whole].map((x, i) => (i >= 8 ? x : 0)));
   });
 });
 

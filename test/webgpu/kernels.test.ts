@@ -41,7 +41,7 @@ async function expectClose(gpu: Float32Array, host: Float32Array, at: number, n:
 
 describe('WGSL kernels against the TypeScript kernels', () => {
   it('the table has a WGSL twin for every kernel', () => {
-    expect(KERNEL_NAMES.length).toBe(13);
+    expect(KERNEL_NAMES.length).toBe(14);
   });
 
   const shapes = [[1, 1, 1], [3, 5, 7], [67, 33, 70], [64, 256, 64], [130, 17, 200]] as const;
@@ -72,6 +72,17 @@ describe('WGSL kernels against the TypeScript kernels', () => {
     jsKernels.matmulNTStrided(host, 500_000 + j0, host, 0, host, 100_000 + j0 * K, M, K, N, ld, false);
     engine.kernels.matmulNTStrided(gpu, 500_000 + j0, gpu, 0, gpu, 100_000 + j0 * K, M, K, N, ld, false);
     await expectClose(gpu, host, 500_000, M * ld, 1e-5);
+  });
+
+  it('matmulTNStrided writes a block of rows of a weight gradient and nothing else, skinny and tiled', async () => {
+    // Rows i0… of out[ld×ld] (+)= aᵀ·b, aᵀ at its column i0: 5 rows (skinny), then 512 × 520
+    // (8 × 9 = 72 blocks of 64×64: tiled).
+    for (const [M, K, N, ld, i0, acc] of [[5, 40, 24, 72, 16, true], [512, 3, 520, 560, 8, false]] as const) {
+      const { gpu, host } = setUp(M + K);
+      jsKernels.matmulTNStrided(host, 500_000 + i0 * ld, host, i0, host, 100_000, M, K, N, ld, acc);
+      engine.kernels.matmulTNStrided(gpu, 500_000 + i0 * ld, gpu, i0, gpu, 100_000, M, K, N, ld, acc);
+      await expectClose(gpu, host, 500_000, (i0 + M + 1) * ld, 1e-5);
+    }
   });
 
   it('addBias, addBiasBackward, mul', async () => {

@@ -73,7 +73,7 @@ describe('the kernels of the table', () => {
     for (const v of ['matmul', 'matmulTN', 'matmulNT'] as const) {
       expect(names(matmulWgsl(v))).toBe('out:u32 a:u32 b:u32 M:u32 K:u32 N:u32 acc:u32');
     }
-    for (const v of ['matmulStrided', 'matmulNTStrided'] as const) {
+    for (const v of ['matmulStrided', 'matmulNTStrided', 'matmulTNStrided'] as const) {
       expect(names(matmulWgsl(v))).toBe('out:u32 a:u32 b:u32 M:u32 K:u32 N:u32 ld:u32 acc:u32');
       expect(names(matmulWgsl(v).alternative!.kernel)).toBe('out:u32 a:u32 b:u32 M:u32 K:u32 N:u32 ld:u32 acc:u32');
     }

@@ -12,8 +12,9 @@ import { at, lanes } from './lanes.js';
 
 const { i32, v128 } = ValType;
 const PARAMS = { out: i32, a: i32, b: i32, M: i32, K: i32, N: i32, accumulate: i32 } as const;
-// matmulStrided and matmulNTStrided: the same, with ld the distance in floats between rows of
-// out (and, for matmulStrided, of b): a block of N columns of a product with ld columns.
+// matmulStrided, matmulNTStrided and matmulTNStrided: the same, with ld the distance in floats
+// between rows of out (and, for matmulStrided, of b; for matmulTNStrided, of aᵀ and b): a block
+// of N columns (of M rows, for matmulTNStrided) of a product with ld columns.
 // Eight parameters at most: a thread command carries eight arguments.
 const STRIDED_PARAMS = { out: i32, a: i32, b: i32, M: i32, K: i32, N: i32, ld: i32, accumulate: i32 } as const;
 
@@ -100,7 +101,8 @@ function gemm(name: string, transposedA: boolean, relaxed: boolean, strided = fa
   const s = [0, 1, 2, 3].map(() => f.local(v128));
   const { scratch, packA, packB, ps } = f.locals(i32, ['scratch', 'packA', 'packB', 'ps']);
 
-  if (transposedA) f.i32(4).set(aRow).get(M).i32(2).op(Op.i32_shl).set(aK);
+  // aᵀ's rows k are M floats apart, or ld for a block of its columns (matmulTNStrided).
+  if (transposedA) f.i32(4).set(aRow).get(strided ? rowFloats : M).i32(2).op(Op.i32_shl).set(aK);
   else f.get(K).i32(2).op(Op.i32_shl).set(aRow).i32(4).set(aK);
   f.get(rowFloats).i32(2).op(Op.i32_shl).set(rowBytes);
   f.get(N).i32(~3).op(Op.i32_and).set(N4);
@@ -303,6 +305,11 @@ export function matmulKernel(options: MatmulOptions = {}): FunctionDef {
 
 export function matmulTNKernel(options: MatmulOptions = {}): FunctionDef {
   return gemm('matmulTN', true, options.relaxed ?? false);
+}
+
+/** matmulTN on a block of M rows: out, aᵀ and b have rows ld floats apart (see src/tensor/matmul.ts). */
+export function matmulTNStridedKernel(options: MatmulOptions = {}): FunctionDef {
+  return gemm('matmulTNStrided', true, options.relaxed ?? false, true);
 }
 
 /** matmul on a block of N columns: out and b have rows ld floats apart (see src/tensor/matmul.ts). */

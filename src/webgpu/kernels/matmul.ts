@@ -1,12 +1,13 @@
 import { u32s, wgslKernel, type WgslKernel } from '../wgsl.js';
 
-// The five products of src/tensor/matmul.ts as one tiled WGSL kernel, specialised by where
+// The six products of src/tensor/matmul.ts as one tiled WGSL kernel, specialised by where
 // A(i, k), B(k, j) and out(i, j) are (element offsets into mem):
 //   matmul            out[M×N] (+)= a[M×K] · b[K×N]
 //   matmulTN          out (+)= aᵀ · b,  a stored K×M
 //   matmulNT          out (+)= a · bᵀ,  b stored N×K
 //   matmulStrided     as matmul, out and b with rows ld apart (a block of columns)
 //   matmulNTStrided   as matmulNT, out with rows ld apart
+//   matmulTNStrided   as matmulTN, out, aᵀ and b with rows ld apart (a block of rows)
 // A workgroup of 16×16 invocations computes a 64×64 block of out, each invocation a 4×4
 // block in registers, over K in tiles of 16 staged in workgroup memory. A product with fewer
 // than MIN_TILES such blocks (the recurrence's B×H·H×H at small B, the weight gradients' H×H
@@ -28,9 +29,10 @@ const VARIANTS = {
   matmulNT: { extra: [], A: 'a.a + i * a.K + k', B: 'a.b + j * a.K + k', out: 'a.out + i * a.N + j' },
   matmulStrided: { extra: ['ld'], A: 'a.a + i * a.K + k', B: 'a.b + k * a.ld + j', out: 'a.out + i * a.ld + j' },
   matmulNTStrided: { extra: ['ld'], A: 'a.a + i * a.K + k', B: 'a.b + j * a.K + k', out: 'a.out + i * a.ld + j' },
+  matmulTNStrided: { extra: ['ld'], A: 'a.a + k * a.ld + i', B: 'a.b + k * a.ld + j', out: 'a.out + i * a.ld + j' },
 } satisfies Record<string, Variant>;
 
-/** The name of one of the five products. */
+/** The name of one of the six products. */
 export type MatmulVariant = keyof typeof VARIANTS;
 
 /** Below this many 64×64 output blocks a product runs the skinny variant. */

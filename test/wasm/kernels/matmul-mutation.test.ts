@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Op, Simd } from '../../../src/wasm/ops.js';
 import { encodeModule, type FunctionDef, unsignedLeb128 } from '../../../src/wasm/encoder.js';
 import {
-  MATMUL_SCRATCH_BYTES, matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, type MatmulOptions,
+  MATMUL_SCRATCH_BYTES, matmulKernel, matmulNTKernel, matmulNTStridedKernel, matmulStridedKernel, matmulTNKernel, matmulTNStridedKernel,
+  type MatmulOptions,
   SCRATCH_GLOBAL,
 } from '../../../src/wasm/kernels/matmul.js';
 import { simd } from '../helpers.js';
@@ -28,12 +29,13 @@ import { simd } from '../helpers.js';
 const fr = Math.fround;
 const SENTINEL = 1.25e-3;
 
-type Variant = 'matmul' | 'matmulTN' | 'matmulNT' | 'matmulStrided' | 'matmulNTStrided';
+type Variant = 'matmul' | 'matmulTN' | 'matmulNT' | 'matmulStrided' | 'matmulNTStrided' | 'matmulTNStrided';
 const generators: Record<Variant, (o?: MatmulOptions) => FunctionDef> = {
   matmul: matmulKernel,
   matmulTN: matmulTNKernel,
   matmulNT: matmulNTKernel,
   matmulStrided: matmulStridedKernel,
+  matmulTNStrided: matmulTNStridedKernel,
   matmulNTStrided: matmulNTStridedKernel,
 };
 
@@ -41,7 +43,8 @@ const generators: Record<Variant, (o?: MatmulOptions) => FunctionDef> = {
 function model(
   variant: Variant, f: Float32Array, o: number, a: number, b: number, M: number, K: number, N: number, ld: number, acc: boolean,
 ): number[] {
-  const A = (i: number, k: number): number => (variant === 'matmulTN' ? f[a + k * M + i]! : f[a + i * K + k]!);
+  const A = (i: number, k: number): number =>
+    (variant === 'matmulTN' ? f[a + k * M + i]! : variant === 'matmulTNStrided' ? f[a + k * ld + i]! : f[a + i * K + k]!);
   const nt = variant === 'matmulNT' || variant === 'matmulNTStrided';
   const B = (k: number, j: number): number => (nt ? f[b + j * K + k]! : f[b + k * ld + j]!);
   const out: number[] = [];
@@ -87,20 +90,21 @@ function harness(variant: Variant, pages = 4, { scratch = false, gap = 3 } = {})
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return fr((seed / 2147483648) * 2 - 1);
   };
-  const strided = variant === 'matmulStrided' || variant === 'matmulNTStrided';
+  const strided = variant === 'matmulStrided' || variant === 'matmulNTStrided' || variant === 'matmulTNStrided';
   return (M: number, K: number, N: number, acc: boolean): { panelA: boolean; panelB: boolean } => {
     // Rows of out (and of b, for matmulStrided) are ld floats apart: a block of N columns of a
     // wider matrix, starting at column 2 of it.
-    const ld = strided ? N + gap : N;
+    const ld = variant === 'matmulTNStrided' ? Math.max(M, N) + gap : strided ? N + gap : N; // aᵀ's rows too, for matmulTNStrided
     const nt = variant === 'matmulNT' || variant === 'matmulNTStrided';
-    const aAt = 5, bAt = aAt + M * K + 3 + (nt || !strided ? 0 : 2);
+    const aSize = variant === 'matmulTNStrided' ? K * ld : M * K;
+    const aAt = 5, bAt = aAt + aSize + 3 + (nt || !strided ? 0 : 2);
     const bSize = nt ? N * K : K * ld;
     const oAt = bAt + bSize + 3 + (strided ? 2 : 0);
     const end = oAt + M * ld + 9;
     if (end > scratchAt) throw new Error(`${M}×${K}×${N} does not fit ${pages} pages`);
     f.fill(SENTINEL, 0, end);
     f.fill(SENTINEL, scratchAt);
-    for (let e = 0; e < M * K; e++) f[aAt + e] = value();
+    for (let e = 0; e < aSize; e++) f[aAt + e] = value();
     for (let e = 0; e < bSize; e++) f[bAt + e] = value();
     for (let e = 0; e < M * ld; e++) f[oAt + e] = value();
     const before = f.slice(0, end);
@@ -152,15 +156,16 @@ describe.skipIf(!simd)('wasm products with scratch: packed panels, bit for bit',
   // for matmulTN, whose rows of aᵀ are (M ≥ 512), including the 4×4 and scalar columns, the
   // streamed rows after a band's blocks, bands of 64 rows and chunks of 128 k.
   const small = (M: number): number[] => [M, M + 1, M + 3, M + 4, M + 7, M + 8, M + 12, M + 13, M + 17];
-  const PACKS: Record<'matmul' | 'matmulStrided' | 'matmulTN', [number[], number[], number[], [number, number, number][]]> = {
+  const PACKS: Record<'matmul' | 'matmulStrided' | 'matmulTN' | 'matmulTNStrided', [number[], number[], number[], [number, number, number][]]> = {
     // [Ms, Ks, Ns, larger shapes]
     matmul: [MS, [0, 1, 3, 9, 17], small(512), [[65, 130, 520], [70, 129, 515], [4, 300, 513]]],
     matmulStrided: [MS, [0, 1, 3, 9, 17], NS, [[65, 130, 9], [70, 129, 17], [4, 300, 13]]],
+    matmulTNStrided: [MS, [0, 1, 3, 9, 17], NS, [[65, 130, 9], [70, 129, 17], [4, 300, 13]]], // ld = max(M, N) + 509: both packed
     matmulTN: [small(512), [0, 1, 3, 17], [1, 4, 8, 9, 13, 17], [[1, 130, 520], [9, 129, 515], [513, 3, 517], [520, 130, 9], [580, 9, 512]]],
   };
   for (const [variant, [Ms, Ks, Ns, large]] of Object.entries(PACKS) as [keyof typeof PACKS, (typeof PACKS)[keyof typeof PACKS]][]) {
     it(`${variant}: every path, overwriting and accumulating; the same results without scratch`, () => {
-      const gap = variant === 'matmulStrided' ? 509 : 3;
+      const gap = variant === 'matmulStrided' || variant === 'matmulTNStrided' ? 509 : 3;
       const packed = harness(variant, 48, { scratch: true, gap });
       const inPlace = harness(variant, 48, { gap });
       for (const M of Ms) for (const N of Ns) for (const K of Ks) for (const acc of [false, true]) { packed(M, K, N, acc); inPlace(M, K, N, acc); }
@@ -261,8 +266,9 @@ describe.skipIf(!simd)('wasm products on an output that ends at the end of the m
         env: { memory },
       }).exports[variant] as (...args: number[]) => void;
       const f = new Float32Array(memory.buffer);
-      const strided = variant === 'matmulStrided' || variant === 'matmulNTStrided';
+      const strided = variant === 'matmulStrided' || variant === 'matmulNTStrided' || variant === 'matmulTNStrided';
       for (const [M, K, N] of [[1, 3, 1], [2, 5, 5], [3, 4, 6], [5, 9, 3]] as const) {
+        if (variant === 'matmulTNStrided' && M > N) continue; // aᵀ's rows (ld ≥ M) would be wider than out's block
         const ld = N; // strided: a block as wide as the matrix, so the block's end is the memory's end
         f.fill(0);
         for (let e = 0; e < 64; e++) f[e] = fr(Math.sin(e + 1));

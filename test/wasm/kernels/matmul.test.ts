@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsKernels } from '../../../src/backend/table.js';
+import { createWasmKernels, WASM_SCRATCH_BYTES } from '../../../src/backend/wasm.js';
 import { Heap, simd } from '../helpers.js';
 
 // Each wasm product is compared with the reference kernel run in float64 on the same
@@ -97,6 +98,39 @@ describe.skipIf(!simd)('wasm matmul kernels against the reference', () => {
     [1, 1, 5], [1, 64, 64], [2, 33, 40], [3, 17, 29], [4, 40, 72], [5, 130, 37], [8, 16, 9], [13, 257, 70],
     [67, 129, 24], [1, 512, 256], [2, 256, 512],
   ];
+  // matmulTNStrided: a block of rows [i0, i1) of a weight gradient aᵀ·b whose operands' rows
+  // are ld = H apart: each equal to the same rows of the whole matmulTN, bit for bit, with and
+  // without packed panels (H ≥ 512: scratch), writing nothing outside its block.
+  for (const [K, H] of [[1, 5], [33, 40], [130, 37], [257, 70], [9, 520]] as const) {
+    it(`matmulTNStrided ${H}×${K}×${H}: row blocks equal the whole matmulTN bit for bit`, () => {
+      const h = new Heap(K * 7 + H);
+      const a = h.alloc(K * H), b = h.alloc(K * H), o = h.alloc(H * H);
+      // The scratch at the memory's end, past what snapshots compare.
+      const packed = createWasmKernels(h.memory, { scratch: h.memory.buffer.byteLength - WASM_SCRATCH_BYTES });
+      const start = h.f32.slice(o, o + H * H);
+      for (const accumulate of [false, true]) {
+        h.f32.set(start, o);
+        h.k.matmulTN(h.f32, o, h.f32, a, h.f32, b, H, K, H, accumulate);
+        const expected = h.f32.slice(o, o + H * H);
+        for (const k of [h.k, packed]) {
+          for (const cuts of [[0, H], [0, 1, H], [0, 8, 13, H].filter((c) => c <= H), [0, Math.floor(H / 2), H]]) {
+            h.f32.set(start, o);
+            for (let p = 0; p + 1 < cuts.length; p++) {
+              const i0 = cuts[p]!, i1 = cuts[p + 1]!;
+              if (i1 === i0) continue;
+              const check = cuts.length === 3 && !accumulate; // (a snapshot of the heap is slow: a few)
+              const before = check ? h.snapshot() : undefined;
+              k.matmulTNStrided(h.f32, o + i0 * H, h.f32, a + i0, h.f32, b, i1 - i0, K, H, H, accumulate);
+              if (before) expect(h.untouchedOutside(before, o + i0 * H, (i1 - i0) * H)).toBeUndefined();
+            }
+            const got = h.f32.subarray(o, o + H * H);
+            expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
+          }
+        }
+      }
+    });
+  }
+
   for (const [whole, strided] of [['matmul', 'matmulStrided'], ['matmulNT', 'matmulNTStrided']] as const) {
     for (const [M, K, H] of STRIDED) {
       it(`${strided} ${M}×${K}×${H}: column blocks equal the whole ${whole} bit for bit`, () => {
