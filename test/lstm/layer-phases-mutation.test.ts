@@ -60,6 +60,30 @@ function expectTiles(intervals: [number, number][], total: number): void {
   expect(at).toBe(total);
 }
 
+describe('the weight gradients over more than 4 parts', () => {
+  it('each gate\'s dW_hg in ⌈parts/4⌉ slices of rows cut at multiples of 8, none empty, each task on one part', () => {
+    // [parts, H, the slices' cuts]: with H = 12 and 3 slices the first is empty, and not made.
+    for (const [parts, H, cuts] of [[5, 40, [0, 16, 40]], [9, 40, [0, 8, 24, 40]], [16, 40, [0, 8, 16, 24, 40]], [9, 12, [0, 8, 12]]] as const) {
+      const s = setup({ H });
+      const { k, calls } = recording(s.names);
+      const byPart: number[] = [];
+      for (let part = 0; part < parts; part++) {
+        const before = calls.length;
+        layerInputBackward(k, { pass: s.pass, l: 0, t: 0 }, part, parts);
+        byPart.push(calls.slice(before).filter(([name]) => name === 'matmulTNStrided').length);
+      }
+      const Tn = s.T * s.B * s.H;
+      const slices = calls.filter(([name]) => name === 'matmulTNStrided').map(([, a]) => a as number[]);
+      for (let g = 0; g < 4; g++) {
+        const rows = slices.filter((a) => Math.floor(a[5]! / Tn) === g).map((a) => [a[3]!, a[3]! + a[6]!]).sort((x, y) => x[0]! - y[0]!);
+        expect(rows, `${parts} parts, gate ${g}`).toEqual(cuts.slice(0, -1).map((c, i) => [c, cuts[i + 1]!]));
+      }
+      // One slice task per part at most (4·S tasks + the output's over the parts, in turn).
+      if (H === 40) expect(Math.max(...byPart), `${parts} parts`).toBe(Math.ceil((4 * (cuts.length - 1)) / parts));
+    }
+  });
+});
+
 describe('the parts of a phase tile its work', () => {
   for (const parts of [2, 3, 5]) {
     it(`layerInputForward: each gate's rows, in ${parts} parts (one-hot, embedding, a layer above dropout)`, () => {
