@@ -63,9 +63,9 @@ function mulAdd(f: FunctionBuilder, acc: Local, x: Local, y: Local, relaxed: boo
  * the instance has scratch memory (the `scratch` global, set by the host: 0 = none) and the
  * product has PACK_ROWS rows or more, the chunk's KC×8 panel of b is first copied to it, 32
  * bytes a row, and every row block of the band runs over that copy (column blocks become the
- * outer loop). aᵀ (matmulTN) has the same
- * problem when its rows k are PACK_BYTES apart (M ≥ 512): the band's MC×KC slice is copied
- * once per band and chunk, 4·MC bytes a row k. Copies change no arithmetic: same bits.
+ * outer loop). aᵀ (matmulTN, matmulTNStrided) has the same problem when its rows k are
+ * PACK_BYTES apart (M or ld ≥ 512): the band's MC×KC slice is copied once per band and chunk,
+ * 4·MC bytes a row k. Copies change no arithmetic: same bits.
  */
 const MC = 64;
 const KC = 128;
