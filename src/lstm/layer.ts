@@ -206,10 +206,11 @@ export function layerRecurrenceBackward(k: Kernels, c: LayerContext, part: numbe
  * What no longer depends on the recurrence, over all N rows. Split two ways at once (the two
  * write different memory): the gradient reaching the input, dX = Σ_g dZ_g W_xgᵀ, by rows —
  * into the layer below's dHs (⊙ its mask) or into dEmb; and the weight gradients as tasks,
- * S per gate (dW_xg += Xᵀ dZ_g and db_g += Σ_rows dZ_g in the gate's first, and rows [i0, i1)
- * of dW_hg += H_prevᵀ dZ_g in each) plus, on the top layer, the output layer's. S = 1 up to 4
- * parts; with more, S = ⌈parts / 4⌉ slices of rows (multiples of 8), so that every part has
- * weight-gradient work: each row of dW_hg is summed as by one matmulTN (matmulTNStrided).
+ * S per gate (db_g += Σ_rows dZ_g in the gate's first, and rows [i0, i1) of dW_hg += H_prevᵀ
+ * dZ_g in each; dW_xg += Xᵀ dZ_g likewise where X's rows are H long, else whole in the first)
+ * plus, on the top layer, the output layer's. S = 1 up to 4 parts; with more, S = ⌈parts / 4⌉
+ * slices of rows (multiples of 8), so that every part has weight-gradient work: each row is
+ * summed as by one matmulTN (matmulTNStrided).
  */
 export function layerInputBackward(k: Kernels, c: LayerContext, part: number, parts: number): number {
   const { pass, l } = c;
@@ -227,6 +228,8 @@ export function layerInputBackward(k: Kernels, c: LayerContext, part: number, pa
   const S = Math.max(1, Math.ceil(parts / 4)); // slices of dW_hg's rows per gate
   const rowCut = (s: number): number => (s === S ? H : Math.floor((s * H) / S / 8) * 8);
   const tasks = 4 * S + (l === pass.config.numLayers - 1 ? 1 : 0);
+  // dW_xg in slices of rows too where X's rows are H long, as H_prev's (the layers above the first).
+  const sliceX = S > 1 && x !== null && I === H;
   for (let task = part; task < tasks; task += parts) {
     if (task === 4 * S) {
       outputWeightGradients(k, pass);
@@ -236,14 +239,17 @@ export function layerInputBackward(k: Kernels, c: LayerContext, part: number, pa
     const gp = p.gates[g]!, dz = g * Tn;
     if (s === 0) {
       if (x === null) k.scatterAddRows(dW, gp.W_x, dGates, dz, ws.xT, 0, 1, N, H); // dW_xg[x] += dZ_g
-      else k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, I, N, H, true); // dW_xg += Xᵀ dZ_g
+      else if (!sliceX) k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, I, N, H, true); // dW_xg += Xᵀ dZ_g
       k.addBiasBackward(dW, gp.b, dGates, dz, N, H); // db_g += Σ_rows dZ_g
     }
-    // dW_hg += H_prevᵀ dZ_g (hs[0..T−1]), rows [i0, i1): H_prev's columns i0…
+    // dW_hg += H_prevᵀ dZ_g (hs[0..T−1]), rows [i0, i1): H_prev's columns i0… (and dW_xg's, X's)
     if (S === 1) k.matmulTN(dW, gp.W_h, hs, 0, dGates, dz, H, N, H, true);
     else {
       const i0 = rowCut(s), i1 = rowCut(s + 1);
-      if (i1 > i0) k.matmulTNStrided(dW, gp.W_h + i0 * H, hs, i0, dGates, dz, i1 - i0, N, H, H, true);
+      if (i1 > i0) {
+        if (sliceX) k.matmulTNStrided(dW, gp.W_x + i0 * H, x, xo + i0, dGates, dz, i1 - i0, N, H, H, true);
+        k.matmulTNStrided(dW, gp.W_h + i0 * H, hs, i0, dGates, dz, i1 - i0, N, H, H, true);
+      }
     }
   }
   return 0;

@@ -126,14 +126,21 @@ describe('the parts of a phase tile its work', () => {
         }
         const last = l === s.pass.config.numLayers - 1;
         expect(calls.filter(([name]) => name === 'addBiasBackward')).toHaveLength(last ? 5 : 4);
-        // dW_xg (4) and the output layer's (1) by matmulTN; dW_hg whole by matmulTN up to 4
-        // parts, else in slices of rows by matmulTNStrided(dW, W_h + i0·H, hs, i0, dGates, dz, i1 − i0, N, H, H, true).
-        expect(calls.filter(([name]) => name === 'matmulTN')).toHaveLength((last ? 5 : 4) + (parts > 4 ? 0 : 4));
-        const slices = calls.filter(([name]) => name === 'matmulTNStrided').map(([, a]) => a as number[]);
+        // The output layer's (1) by matmulTN; dW_hg whole by matmulTN up to 4 parts, else in
+        // slices of rows by matmulTNStrided(dW, W_h + i0·H, hs, i0, dGates, dz, i1 − i0, N, H, H, true);
+        // dW_xg likewise where X's rows are H long (I = H: a layer above the first), else whole.
+        const sliceX = parts > 4 && I === s.H;
+        expect(calls.filter(([name]) => name === 'matmulTN')).toHaveLength((last ? 1 : 0) + (parts > 4 ? 0 : 4) + (sliceX ? 0 : 4));
+        const slices = calls.filter(([name]) => name === 'matmulTNStrided').map(([, a]) => a as (number | string)[]);
         if (parts <= 4) expect(slices).toEqual([]);
         for (let g = 0; g < 4 && parts > 4; g++) {
-          const rows = slices.filter((a) => Math.floor(a[5]! / Tn) === g).map((a): [number, number] => [a[3]!, a[3]! + a[6]!]);
-          expectTiles(rows, s.H);
+          // X: the layer below's hs, or its dropped-out copy `out` (inputArray).
+          for (const [isH, expected] of [[true, true], [false, sliceX]] as const) {
+            const rows = slices.filter((a) => (a[2] === `hs${l}`) === isH && Math.floor((a[5] as number) / Tn) === g)
+              .map((a): [number, number] => [a[3] as number, (a[3] as number) + (a[6] as number)]);
+            if (expected) expectTiles(rows, s.H);
+            else expect(rows).toEqual([]);
+          }
         }
       }
     });
