@@ -113,14 +113,17 @@ describe('the parts of a phase tile its work', () => {
     });
 
     it(`layerInputBackward: dX's rows in ${parts} parts, each gate's weight gradients once (+ the output layer's once)`, () => {
-      for (const [o, l] of [[{ H: 4, E: 3 }, 0], [{ H: 4, L: 2, dropout: 0.5 }, 1], [{ H: 4, L: 2, E: 3 }, 0]] as const) {
+      // (H 6 one-hot: the input's width V = 6 is H's, yet a one-hot input has no rows to slice.)
+      for (const [o, l] of [[{ H: 4, E: 3 }, 0], [{ H: 4, L: 2, dropout: 0.5 }, 1], [{ H: 4, L: 2, E: 3 }, 0], [{ H: 6 }, 0]] as const) {
         const s = setup(o);
         const { k, calls } = recording(s.names);
         for (let part = 0; part < parts; part++) layerInputBackward(k, { pass: s.pass, l, t: 0 }, part, parts);
         const Tn = s.T * s.B * s.H, I = s.pass.layout.layers[l]!.inputSize;
         // matmulNT(dx, r0·I, dGates, g·Tn + r0·H, W, W_x, R, H, I, g > 0)
         const dx = calls.filter(([name, a]) => name === 'matmulNT').map(([, a]) => a as number[]);
-        for (let g = 0; g < 4; g++) {
+        const oneHot = !('E' in o) && l === 0; // no dX: a one-hot input has no gradient
+        if (oneHot) expect(dx).toEqual([]);
+        for (let g = 0; g < 4 && !oneHot; g++) {
           const rows = dx.filter((a) => Math.floor(a[3]! / Tn) === g).map((a): [number, number] => [a[1]! / I, a[1]! / I + a[6]!]);
           expectTiles(rows, s.N);
         }
@@ -129,8 +132,9 @@ describe('the parts of a phase tile its work', () => {
         // The output layer's (1) by matmulTN; dW_hg whole by matmulTN up to 4 parts, else in
         // slices of rows by matmulTNStrided(dW, W_h + i0·H, hs, i0, dGates, dz, i1 − i0, N, H, H, true);
         // dW_xg likewise where X's rows are H long (I = H: a layer above the first), else whole.
-        const sliceX = parts > 4 && I === s.H;
-        expect(calls.filter(([name]) => name === 'matmulTN')).toHaveLength((last ? 1 : 0) + (parts > 4 ? 0 : 4) + (sliceX ? 0 : 4));
+        const sliceX = parts > 4 && I === s.H && !oneHot;
+        expect(calls.filter(([name]) => name === 'matmulTN')).toHaveLength((last ? 1 : 0) + (parts > 4 ? 0 : 4) + (sliceX || oneHot ? 0 : 4));
+        expect(calls.filter(([name]) => name === 'scatterAddRows')).toHaveLength(oneHot ? 4 : 0);
         const slices = calls.filter(([name]) => name === 'matmulTNStrided').map(([, a]) => a as (number | string)[]);
         if (parts <= 4) expect(slices).toEqual([]);
         for (let g = 0; g < 4 && parts > 4; g++) {
