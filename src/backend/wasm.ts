@@ -38,7 +38,7 @@ export interface WasmKernelsOptions extends KernelOptions {
   /**
    * The byte address of WASM_SCRATCH_BYTES bytes of `memory` that the matrix products may
    * overwrite at any call: copies of operands whose rows are far apart in memory (rows of
-   * 2 KiB or more, H ≥ 512), which makes those products up to ≈ 1.7× faster. A positive
+   * 2 KiB or more, H ≥ 512), which makes those products 1.5–2× faster at H = 1024. A positive
    * multiple of 16; no other data may live there, and no two instances (threads) may share
    * it. Default: none (the products read their operands in place; same results).
    */
@@ -142,9 +142,10 @@ function wrap(memory: WebAssembly.Memory, instance: WebAssembly.Instance, relaxe
 
 /**
  * The kernel module's bytes, its functions in KERNEL_NAMES order (all exported under their
- * names), and the global `scratch` (see WasmKernelsOptions; 0 = none). It imports its memory as `env.memory`; with `shared` the import is declared shared
- * (for a memory created with `shared: true`, as threads need). `options.relaxed`: the
- * relaxed-SIMD variant (default: where the engine has it).
+ * names), and the global `scratch` (see WasmKernelsOptions; 0 = none). It imports its memory
+ * as `env.memory`; with `shared` the import is declared shared (for a memory created with
+ * `shared: true`, as threads need). `options.relaxed`: the relaxed-SIMD variant (default:
+ * where the engine has it).
  */
 export function kernelModuleBytes(shared = false, options: KernelOptions = {}): Uint8Array<ArrayBuffer> {
   return encodeModule(kernelFunctions(resolveOptions(options)), { shared }, KERNEL_GLOBALS);
