@@ -1,8 +1,9 @@
-// Generation speed, tokens/s at batch 1, ours (js and wasm backends) against PyTorch's
+// Generation speed, tokens/s at batch 1, ours (js, wasm, and wasm on two threads) against PyTorch's
 // nn.LSTM stepped one token at a time (bench/pytorch_generate.py, one thread), in one run.
 //
 //   node --import tsx bench/generate.ts                       # 1×256 and 2×512, V = 65
 //   node --import tsx bench/generate.ts --configs 1x256,1x512 --tokens 500 --repeats 3
+//   node --import tsx bench/generate.ts --backends wasm,wasm-2t,wasm-4t     # wasm-Nt: N threads
 //
 // Ours: generate(model, vocab, { prompt: 'ROMEO:', maxTokens, temperature: 0.8, seed }) on an
 // untrained model (speed does not depend on the weights): one warm-up forward call over the
@@ -16,6 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LSTMLanguageModel, Vocab, generate } from '../src/index.js';
+import { nodeWorkerFactory } from '../node/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -24,7 +26,7 @@ const { values: args } = parseArgs({
     vocab: { type: 'string', default: '65' },
     tokens: { type: 'string', default: '1000' },
     repeats: { type: 'string', default: '5' },
-    backends: { type: 'string', default: 'js,wasm' },
+    backends: { type: 'string', default: 'js,wasm,wasm-2t' },
     'no-pytorch': { type: 'boolean', default: false },
   },
 });
@@ -37,8 +39,11 @@ const chars = [...'\n !$&\',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 const vocab = new Vocab(chars, { level: 'char' });
 if (vocab.size !== V) throw new Error(`the vocabulary has ${vocab.size} tokens, not ${V}`);
 
-function ours(backend: 'js' | 'wasm', L: number, H: number): { rate: number; note: string } {
-  const options = { vocabSize: V, numHiddens: H, numLayers: L, seed: 1, backend };
+/** `backend`: js, wasm, or wasm-Nt (N threads). */
+function ours(backend: string, L: number, H: number): { rate: number; note: string } {
+  const [kernels, tag] = backend.split('-') as ['js' | 'wasm', string | undefined];
+  const threads = tag === undefined ? 1 : Number.parseInt(tag, 10);
+  const options = { vocabSize: V, numHiddens: H, numLayers: L, seed: 1, backend: kernels, threads, createWorker: nodeWorkerFactory };
   const model = new LSTMLanguageModel(options);
   const layers = (model as { numLayers?: number }).numLayers ?? 1;
   const run = (n: number) => generate(model, vocab, { prompt: 'ROMEO:', maxTokens: n, temperature: 0.8, seed: 3 });
@@ -71,7 +76,7 @@ console.log('| layers × H | backend | ours tokens/s | PyTorch tokens/s | ours /
 console.log('|---|---|---:|---:|---:|');
 for (const config of args.configs.split(',')) {
   const [L, H] = config.split('x').map(Number) as [number, number];
-  const results = args.backends.split(',').map((b) => [b, ours(b as 'js' | 'wasm', L, H)] as const);
+  const results = args.backends.split(',').map((b) => [b, ours(b, L, H)] as const);
   const torch = args['no-pytorch'] ? undefined : pytorch(L, H);
   for (const [backend, { rate, note }] of results) {
     const ratio = torch === undefined ? '–' : `${(rate / torch).toFixed(2)}×`;

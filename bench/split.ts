@@ -32,6 +32,7 @@ const SETTINGS: Setting[] = [
   { name: '2 threads, old (rows, 2 parts)', threads: 2, force: 'rows', parts: 2 },
   { name: '2 threads, rows (rule parts)', threads: 2, force: 'rows', parts: 0 },
   { name: '2 threads, columns', threads: 2, force: 'columns', parts: 0 },
+  { name: '2 threads, columns, 2 parts', threads: 2, force: 'columns', parts: 2 },
   { name: '2 threads, auto', threads: 2, force: 'auto', parts: 0 },
 ];
 

@@ -162,10 +162,15 @@ export function partStart(total: number, part: number, parts: number): number {
  */
 export const SPLIT_RULE = {
   /**
-   * Floating-point operations a part must have to be worth a hand-off: below ≈ 200 µs of work
-   * per part (≈ 8e6 flops here), two threads measured slower than one.
+   * Floating-point operations a part must have to be worth a hand-off. With threads that poll
+   * before they sleep (pool.ts, SPIN_POLLS) a hand-off costs ≈ 0.4 µs here, and a batch-1 step
+   * split by units in two parts measured (bench/split.ts, two threads against one): 1.2–1.5×
+   * at H = 512 and 1.5–1.66× at H = 1024 (2.1e6 and 8.4e6 flops a step), 1.46× at H = 256,
+   * B = 4 (2.1e6), but 0.9–1.2× from run to run at H = 256, B = 1 (5.2e5) and 0.94× at H = 128
+   * (1.3e5). So a part needs ≈ 1e6 flops, ≈ 20 µs of work. (8e6 before the threads polled,
+   * when a hand-off cost ≈ 46 µs.)
    */
-  workPerPart: 8e6,
+  workPerPart: 1e6,
   /**
    * Bytes of a layer's recurrent weights (4·H² floats) from which the recurrence is split by
    * units even when there are rows to share: split by rows, every thread reads all of W_h at

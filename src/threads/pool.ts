@@ -108,7 +108,22 @@ export interface ThreadPoolOptions {
    * products (see createWasmKernels' `scratch`), or undefined for none. Default: none.
    */
   scratch?: (lane: number) => number | undefined;
+  /**
+   * How many times a thread polls a shared flag before it sleeps on it (Atomics.wait): a
+   * worker waiting for its next part, the model waiting for a worker's. Default
+   * {@link SPIN_POLLS}; 0 sleeps at once.
+   */
+  spin?: number;
 }
+
+/**
+ * The default `spin`: ≈ 100 µs of polling here (≈ 5 ns a poll). Waking a thread asleep in
+ * Atomics.wait took ≈ 46 µs a phase on this 2-core machine (bench/critical-path.ts), and the
+ * recurrence split by units runs a phase per step, T + 1 more backward: phases come
+ * microseconds apart, so a thread that polls a little picks its next part up at once; one that
+ * finds nothing within the budget sleeps, so an idle model costs no CPU.
+ */
+export const SPIN_POLLS = 20_000;
 
 // Where SharedArrayBuffers can grow (ES2024; Node ≥ 20, Chrome 111, Safari 16.4, Firefox 128)
 // a list starts small and doubles up to GROWABLE_MAX_COMMANDS (≈ 150 MB of address space,
@@ -172,6 +187,7 @@ class Lane {
   #capacity: number;
   readonly #maxCapacity: number;
   readonly #pickupTimeoutMs: number;
+  readonly #spin: number;
   readonly #here: () => RawKernels;
   /** Commands recorded since the last batch was posted. */
   #count = 0;
@@ -191,6 +207,7 @@ class Lane {
     this.worker = worker;
     this.#here = here;
     this.#pickupTimeoutMs = options.pickupTimeoutMs;
+    this.#spin = options.spin;
     let buffer: SharedArrayBuffer | undefined;
     const bytes = (commands: number): number => 8 * COMMAND_SIZE * commands;
     if (options.maxCommands > options.initialCommands) {
@@ -236,7 +253,7 @@ class Lane {
     } catch {
       // A worker without these events: the deadline and DEAD still apply.
     }
-    this.#send = () => worker.postMessage({ module, memory, controlBuffer, commandBuffer: this.#commandBuffer, names: KERNEL_NAMES, scratch });
+    this.#send = () => worker.postMessage({ module, memory, controlBuffer, commandBuffer: this.#commandBuffer, names: KERNEL_NAMES, scratch, spin: options.spin });
   }
 
   /** Sends the worker the kernel module, the memory and its list (it then starts). */
@@ -367,6 +384,7 @@ class Lane {
     if (!this.#inFlight) return;
     const c = this.control, seq = this.#seq;
     let checked = this.#postedAt;
+    if (runIfRevoked) for (let n = this.#spin; n > 0 && Atomics.load(c, DONE) !== seq; n--); // then sleep, below
     for (;;) {
       const done = Atomics.load(c, DONE);
       if (done === seq) break;
@@ -448,6 +466,7 @@ export class ThreadPool {
       initialCommands: options.initialCommands ?? GROWABLE_INITIAL_COMMANDS,
       maxCommands: options.maxCommands ?? GROWABLE_MAX_COMMANDS,
       scratch: options.scratch ?? ((): undefined => undefined),
+      spin: options.spin ?? SPIN_POLLS,
     };
     // The kernels a part runs with here when its worker cannot: the local set's raw exports
     // (the same module on the same memory), else an instance of our own, made when first needed.

@@ -48,7 +48,7 @@ const onFirstMessage = (handle) => {
   if (typeof require === 'function') require('worker_threads').parentPort.once('message', handle);
   else self.onmessage = (event) => { self.onmessage = null; handle(event.data); };
 };
-onFirstMessage(({ module, memory, controlBuffer, commandBuffer, names, scratch }) => {
+onFirstMessage(({ module, memory, controlBuffer, commandBuffer, names, scratch, spin }) => {
   const control = new Int32Array(controlBuffer, 0, ${CONTROL_SLOTS});
   const die = () => {
     Atomics.store(control, ${DEAD}, 1);
@@ -66,6 +66,9 @@ onFirstMessage(({ module, memory, controlBuffer, commandBuffer, names, scratch }
     Atomics.notify(control, ${READY});
     let seen = 0;
     for (;;) {
+      // Polls first (phases come microseconds apart), then sleeps: a wake from Atomics.wait
+      // costs tens of microseconds.
+      for (let n = spin; n > 0 && Atomics.load(control, ${SEQ}) === seen; n--);
       Atomics.wait(control, ${SEQ}, seen);
       seen = Atomics.load(control, ${SEQ});
       if (Atomics.load(control, ${STOP}) === 1) break;

@@ -84,10 +84,10 @@ describe('planSplit at its boundaries', () => {
     expect(plan(2, 2, 1, 1000, 1)).toEqual([3, true, 3]);
   });
 
-  it('the rule\'s own defaults (test/setup.ts changes them for every test file): auto, no forced parts, 8e6 flops, 8 MiB', async () => {
+  it('the rule\'s own defaults (test/setup.ts changes them for every test file): auto, no forced parts, 1e6 flops, 8 MiB', async () => {
     vi.resetModules();
     const fresh = await import('../../src/lstm/runner.js');
-    expect(fresh.SPLIT_RULE).toEqual({ workPerPart: 8e6, unitsWeightBytes: 8 * 2 ** 20, force: 'auto', forceParts: 0 });
+    expect(fresh.SPLIT_RULE).toEqual({ workPerPart: 1e6, unitsWeightBytes: 8 * 2 ** 20, force: 'auto', forceParts: 0 });
     vi.resetModules();
   });
 });

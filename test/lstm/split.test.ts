@@ -13,7 +13,7 @@ import { nodeWorkerFactory } from '../../node/index.js';
 // test/setup.ts sets the rule for the other tests; each test here starts from the real one.
 const saved = { ...SPLIT_RULE };
 beforeEach(() => {
-  SPLIT_RULE.workPerPart = 8e6;
+  SPLIT_RULE.workPerPart = 1e6;
   SPLIT_RULE.force = 'auto';
   SPLIT_RULE.forceParts = 0;
 });
@@ -91,20 +91,24 @@ describe('planSplit', () => {
     planSplit(p, threads);
     return [p.parts, p.byUnits, p.recurrenceParts];
   };
-  it('parts of ≥ 8e6 flops of recurrence each; by units when a step pays for its barrier and rows are few or W_h is big', () => {
+  it('parts of ≥ 1e6 flops of recurrence each; by units when a step pays for its barrier and rows are few or W_h is big', () => {
     expect(plan(1, 64, 100, 512, 2)).toEqual([1, false, 1]);
     expect(plan(2, 64, 100, 512, 2)).toEqual([2, false, 2]); // training: rows, two parts
-    expect(plan(2, 1, 1, 512, 2)).toEqual([1, false, 1]); // generation: 4.2e6 flops, one part
-    expect(plan(2, 1, 1, 1024, 1)).toEqual([1, false, 1]); // a step of 8.4e6: one part
+    expect(plan(2, 1, 1, 512, 2)).toEqual([2, true, 2]); // generation: 2.1e6 flops a step, two parts by units
+    expect(plan(2, 1, 1, 256, 1)).toEqual([1, false, 1]); // a step of 5.2e5: one part
+    expect(plan(2, 1, 1, 1024, 1)).toEqual([2, true, 2]); // a step of 8.4e6: two parts
     expect(plan(2, 1, 1, 1500, 1)).toEqual([2, true, 2]); // 1.8e7: two parts, by units
     expect(plan(2, 2, 1, 1024, 1)).toEqual([2, true, 2]);
     expect(plan(2, 4, 1, 1024, 1)).toEqual([2, true, 2]); // B ≥ 2·threads, but 4·H² floats are 16 MiB: units
     expect(plan(2, 8, 1, 700, 1)).toEqual([2, false, 2]); // B ≥ 2·threads and 7.5 MiB of W_h: rows
     expect(plan(2, 32, 35, 1024, 1)).toEqual([2, true, 2]); // the H = 1024 benchmark: units
-    expect(plan(4, 3, 35, 1024, 1)).toEqual([4, true, 3]); // a step has 2.5e7 flops: 3 parts
-    expect(plan(2, 1, 100, 512, 2)).toEqual([2, false, 1]); // one row: the recurrence in one part
-    expect(plan(8, 1, 1000, 32, 1)).toEqual([1, false, 1]); // T·B·L·8·H² = 8.2e6: one part
-    expect(plan(8, 2, 2000, 32, 1)).toEqual([4, false, 2]);
+    expect(plan(4, 3, 35, 1024, 1)).toEqual([4, true, 4]); // a step has 2.5e7 flops: 4 parts
+    expect(plan(4, 1, 35, 512, 1)).toEqual([4, true, 2]); // a step of 2.1e6 flops: 2 parts of units, 4 of the rest
+    expect(plan(4, 1, 35, 400, 1)).toEqual([4, false, 1]); // a step of 1.28e6: not split
+    expect(plan(2, 1, 100, 512, 2)).toEqual([2, true, 2]); // one row: the recurrence by units
+    expect(plan(2, 1, 100, 256, 2)).toEqual([2, false, 1]); // one row, a step of 5.2e5: the recurrence in one part
+    expect(plan(8, 1, 100, 32, 1)).toEqual([1, false, 1]); // T·B·L·8·H² = 8.2e5: one part
+    expect(plan(8, 2, 250, 32, 1)).toEqual([4, false, 2]); // 4.1e6: 4 parts; the recurrence by its 2 rows
   });
   it('force and forceParts override the rule', () => {
     SPLIT_RULE.force = 'columns';

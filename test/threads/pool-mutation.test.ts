@@ -3,7 +3,7 @@ import { KERNEL_NAMES, type Kernels } from '../../src/backend/table.js';
 import { createWasmKernels, kernelModule, wasmSimdSupported } from '../../src/backend/wasm.js';
 import { A, B_, expectSame, K, M, N, phase, reference, region, REGIONS, setup } from './phase.js';
 import {
-  hardwareConcurrency, resolveThreads, ThreadPool, webWorkerFactory, type ThreadPoolOptions, type WorkerLike,
+  hardwareConcurrency, resolveThreads, SPIN_POLLS, ThreadPool, webWorkerFactory, type ThreadPoolOptions, type WorkerLike,
 } from '../../src/threads/pool.js';
 import {
   CLAIM, CLAIMED, COMMAND_SIZE, CONTROL_BYTES, CONTROL_SLOTS, COUNT, DEAD, DONE, FAILED, OPEN, READY, RESULT_BYTE, REVOKED,
@@ -32,6 +32,7 @@ interface Message {
   commandBuffer: SharedArrayBuffer;
   names: readonly string[];
   scratch: number | undefined;
+  spin: number;
 }
 
 /** A worker that records what it is sent and told; `utilization` fakes Node's probe. */
@@ -115,8 +116,10 @@ describe.skipIf(!simd)('ThreadPool with fake workers: what each worker is sent',
       expect(w.source).toBe(WORKER_SOURCE);
       expect(w.messages).toHaveLength(1);
       const m = w.message;
-      expect(Object.keys(m).sort()).toEqual(['commandBuffer', 'controlBuffer', 'memory', 'module', 'names', 'scratch']);
+      expect(Object.keys(m).sort()).toEqual(['commandBuffer', 'controlBuffer', 'memory', 'module', 'names', 'scratch', 'spin']);
       expect(m.scratch).toBeUndefined(); // no scratch by default
+      expect(m.spin).toBe(SPIN_POLLS); // polls before it sleeps, by default 20,000
+      expect(SPIN_POLLS).toBe(20_000);
       expect(m.module).toBe(kernelModule(true));
       expect(m.memory).toBe(memory);
       expect(m.names).toEqual(KERNEL_NAMES);
@@ -139,6 +142,12 @@ describe.skipIf(!simd)('ThreadPool with fake workers: what each worker is sent',
     const { pool, made } = makePool(3, { scratch: (lane) => { lanes.push(lane); return 4096 * lane; } });
     expect(lanes).toEqual([1, 2]);
     expect(made.map((w) => w.message.scratch)).toEqual([4096, 8192]);
+    pool.dispose();
+  });
+
+  it('each worker the polls asked for (spin: 0 sleeps at once)', () => {
+    const { pool, made } = makePool(3, { spin: 0 });
+    expect(made.map((w) => w.message.spin)).toEqual([0, 0]);
     pool.dispose();
   });
 

@@ -65,6 +65,22 @@ describe.skipIf(!simd)('ThreadPool: long phases', () => {
     }
   });
 
+  it('phases back to back, with workers that poll before they sleep (the default) and that sleep at once (spin: 0)', async () => {
+    const expected = reference(2, 3);
+    for (const options of [{}, { spin: 0 }, { spin: 1 }]) {
+      const w = workers();
+      const { pool, run, ready } = makePool(3, w.create, options);
+      try {
+        await ready();
+        for (let i = 0; i < 200; i++) expectSame(run(2), expected);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the workers asleep by now
+        expectSame(run(2), expected);
+      } finally {
+        pool.dispose();
+      }
+    }
+  });
+
   it('the default list takes a phase of 80,000 commands per worker (T = 40,000 here)', async () => {
     const T = 40_000;
     const expected = reference(T, 2);
