@@ -205,54 +205,80 @@ export function layerRecurrenceBackward(k: Kernels, c: LayerContext, part: numbe
 /**
  * What no longer depends on the recurrence, over all N rows. Split two ways at once (the two
  * write different memory): the gradient reaching the input, dX = Σ_g dZ_g W_xgᵀ, by rows —
- * into the layer below's dHs (⊙ its mask) or into dEmb; and the weight gradients as tasks,
- * S per gate (db_g += Σ_rows dZ_g in the gate's first, and rows [i0, i1) of dW_hg += H_prevᵀ
- * dZ_g in each; dW_xg += Xᵀ dZ_g likewise where X's rows are H long, else whole in the first)
- * plus, on the top layer, the output layer's. S = 1 up to 4 parts; with more, S = ⌈parts / 4⌉
- * slices of rows (multiples of 8), so that every part has weight-gradient work: each row is
- * summed as by one matmulTN (matmulTNStrided).
+ * into the layer below's dHs (⊙ its mask) or into dEmb; and the weight gradients by their
+ * cost (weightGradientShare). Each row of a weight gradient is summed as by one matmulTN,
+ * whichever part makes it and however the rows are cut (matmulTNStrided): the same bits.
  */
 export function layerInputBackward(k: Kernels, c: LayerContext, part: number, parts: number): number {
   const { pass, l } = c;
-  const { ws, W, dW, layout } = pass;
+  const { ws, W, layout } = pass;
   const { B, T } = ws;
-  const H = pass.config.numHiddens, n = B * H, Tn = T * n, N = T * B;
-  const { hs, dGates } = ws.layers[l]!, p = layout.layers[l]!, I = p.inputSize;
+  const H = pass.config.numHiddens, N = T * B;
+  const { dGates } = ws.layers[l]!, I = layout.layers[l]!.inputSize;
   const dx = l > 0 ? ws.layers[l - 1]!.dHs : ws.dEmb; // null: one-hot input has no gradient
   if (dx !== null) {
     const r0 = partStart(N, part, parts), R = partStart(N, part + 1, parts) - r0;
-    for (let g = 0; g < 4; g++) k.matmulNT(dx, r0 * I, dGates, g * Tn + r0 * H, W, p.gates[g]!.W_x, R, H, I, g > 0);
+    const Tn = N * H;
+    for (let g = 0; g < 4; g++) k.matmulNT(dx, r0 * I, dGates, g * Tn + r0 * H, W, layout.layers[l]!.gates[g]!.W_x, R, H, I, g > 0);
     if (l > 0 && pass.dropout) k.mul(dx, r0 * H, dx, r0 * H, ws.layers[l - 1]!.mask!, r0 * H, R * H);
   }
+  weightGradientShare(k, pass, l, part, parts);
+  return 0;
+}
+
+/**
+ * Flops of product an element-wise sum over the rows costs, for sharing out the weight
+ * gradients: a column sum (db_g) or a scatter-add (a one-hot dW_xg) reads N·H floats at ≈ 3·10⁹
+ * a second here, where the products run at ≈ 5·10¹⁰ flops a second.
+ */
+const SUM_COST = 16;
+
+/**
+ * Part `part` of `parts` of layer l's weight gradients. Their work, in flops, is laid end to
+ * end: the output layer's (on the top layer: dW_hq += Hsᵀ dY, db_q), then for each gate g its
+ * head — db_g += Σ_rows dZ_g, and dW_xg += Xᵀ dZ_g whole where X's rows are not H long (a
+ * scatter-add for a one-hot input) — and its H rows: dW_hg += H_prevᵀ dZ_g, with dW_xg's where
+ * X's rows are H long (the layers above the first). The part takes what lies in
+ * [part, part + 1)·total/parts: rows cut at multiples of 8, a head or the output layer whole,
+ * by where its middle falls. So every part has an even share at any part count (one part
+ * doing a gate's slice and the output layer's gradient was the slowest at 16 parts,
+ * bench/critical-path.ts), and nothing is allocated.
+ */
+function weightGradientShare(k: Kernels, pass: Pass, l: number, part: number, parts: number): void {
+  const { ws, dW, layout } = pass;
+  const H = pass.config.numHiddens, V = pass.config.vocabSize, N = ws.T * ws.B, Tn = N * H;
+  const { hs, dGates } = ws.layers[l]!, p = layout.layers[l]!, I = p.inputSize;
   const x = inputArray(pass, l), xo = inputOffset(pass, l);
-  const S = Math.max(1, Math.ceil(parts / 4)); // slices of dW_hg's rows per gate
-  const rowCut = (s: number): number => (s === S ? H : Math.floor((s * H) / S / 8) * 8);
-  const tasks = 4 * S + (l === pass.config.numLayers - 1 ? 1 : 0);
-  // dW_xg in slices of rows too where X's rows are H long, as H_prev's (the layers above the first).
-  const sliceX = S > 1 && x !== null && I === H;
-  for (let task = part; task < tasks; task += parts) {
-    if (task === 4 * S) {
-      outputWeightGradients(k, pass);
-      continue;
-    }
-    const g = Math.floor(task / S), s = task % S;
+  const sliceX = x !== null && I === H;
+  const top = l === pass.config.numLayers - 1;
+  const outputCost = top ? 2 * N * H * V + SUM_COST * N * V : 0;
+  const headCost = SUM_COST * N * H + (x === null ? SUM_COST * N * H : sliceX ? 0 : 2 * N * I * H);
+  const rowCost = 2 * N * H * (sliceX ? 2 : 1);
+  const total = outputCost + 4 * (headCost + H * rowCost);
+  const lo = (part * total) / parts, hi = ((part + 1) * total) / parts;
+  const mine = (from: number, cost: number): boolean => cost > 0 && from + cost / 2 >= lo && from + cost / 2 < hi;
+  // The row of a gate whose rows start at `from` where position b falls, rounded to a multiple of 8.
+  const rowAt = (b: number, from: number): number => Math.min(H, Math.max(0, 8 * Math.round((b - from) / rowCost / 8)));
+  if (mine(0, outputCost)) outputWeightGradients(k, pass);
+  for (let g = 0, at = outputCost; g < 4; g++, at += headCost + H * rowCost) {
     const gp = p.gates[g]!, dz = g * Tn;
-    if (s === 0) {
+    if (mine(at, headCost)) {
       if (x === null) k.scatterAddRows(dW, gp.W_x, dGates, dz, ws.xT, 0, 1, N, H); // dW_xg[x] += dZ_g
       else if (!sliceX) k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, I, N, H, true); // dW_xg += Xᵀ dZ_g
       k.addBiasBackward(dW, gp.b, dGates, dz, N, H); // db_g += Σ_rows dZ_g
     }
-    // dW_hg += H_prevᵀ dZ_g (hs[0..T−1]), rows [i0, i1): H_prev's columns i0… (and dW_xg's, X's)
-    if (S === 1) k.matmulTN(dW, gp.W_h, hs, 0, dGates, dz, H, N, H, true);
-    else {
-      const i0 = rowCut(s), i1 = rowCut(s + 1);
-      if (i1 > i0) {
-        if (sliceX) k.matmulTNStrided(dW, gp.W_x + i0 * H, x, xo + i0, dGates, dz, i1 - i0, N, H, H, true);
-        k.matmulTNStrided(dW, gp.W_h + i0 * H, hs, i0, dGates, dz, i1 - i0, N, H, H, true);
-      }
+    const rows = at + headCost;
+    const i0 = part === 0 ? 0 : rowAt(lo, rows), i1 = part === parts - 1 ? H : rowAt(hi, rows);
+    if (i1 <= i0) continue;
+    if (i1 - i0 === H) { // the whole gate
+      if (sliceX) k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, H, N, H, true);
+      k.matmulTN(dW, gp.W_h, hs, 0, dGates, dz, H, N, H, true);
+      continue;
     }
+    // Rows [i0, i1): H_prev's columns i0… (and X's).
+    if (sliceX) k.matmulTNStrided(dW, gp.W_x + i0 * H, x, xo + i0, dGates, dz, i1 - i0, N, H, H, true);
+    k.matmulTNStrided(dW, gp.W_h + i0 * H, hs, i0, dGates, dz, i1 - i0, N, H, H, true);
   }
-  return 0;
 }
 
 /** dW_embed[x] += dEmb over all N rows: one task (rows of the same token would collide). */
