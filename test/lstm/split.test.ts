@@ -7,7 +7,7 @@ import { nodeWorkerFactory } from '../../node/index.js';
 // The recurrence split by batch rows and split by hidden units (one phase per step) make
 // every number from the same terms in the same order: forward, backward and training must be
 // bit-identical between them, on js and wasm, with 1 and 2 threads, in 1, 2, 3 and 9 parts
-// (parts beyond the threads run in turn; with 9, each gate's dW_hg is made in 3 slices of rows). H = 44 leaves a part of units that is not a
+// (parts beyond the threads run in turn; the weight gradients' rows are cut wherever the even shares fall). H = 44 leaves a part of units that is not a
 // multiple of 8; B = 1 and 3 (one row, and more rows than parts).
 
 // test/setup.ts sets the rule for the other tests; each test here starts from the real one.
@@ -71,7 +71,7 @@ describe('the recurrence split by hidden units against the split by batch rows',
       for (const B of [1, 3]) {
         const one = await run(options, 'rows', 1, B, 4);
         expect(one.losses.every(Number.isFinite)).toBe(true);
-        for (const parts of [1, 2, 3, 9]) { // 9: the weight gradients in 3 slices of rows per gate
+        for (const parts of [1, 2, 3, 9]) {
           const rows = await run(options, 'rows', parts, B, 4);
           const columns = await run(options, 'columns', parts, B, 4);
           expect(columns, `${parts} parts, B = ${B}`).toEqual(rows);
