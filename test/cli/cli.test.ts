@@ -87,18 +87,27 @@ describe('lstm-lm', () => {
     expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);
   });
 
-  it('trains for a few seconds, then samples, evaluates and describes the model', async () => {
-    const t = await lstmLm(['train', text, '-o', 'm.safetensors', '--time-limit', '3', ...tiny, '--eval-every', '20']);
+  it('trains (to a step limit; to a time limit), then samples, evaluates and describes the model', async () => {
+    // The step limit makes the learning checkable on a loaded machine (a time limit of 3 s once
+    // gave only two evaluations, at the same loss); the time limit is checked on its own run.
+    const [t, timed] = await Promise.all([
+      lstmLm(['train', text, '-o', 'm.safetensors', '--max-steps', '80', ...tiny, '--eval-every', '20']),
+      lstmLm(['train', text, '-o', 'timed.safetensors', '--time-limit', '1', ...tiny, '--eval-every', '1000000']),
+    ]);
     expect(t.stderr).toBe('');
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/timemachine\.txt: 178,979 chars, vocabulary of 71/);
     expect(t.stdout).toMatch(/^step 20: validation loss \d\.\d{4} \(perplexity [\d.]+, [\d.]+ bits\/char\), best so far → m\.safetensors/m);
     expect(t.stdout).toMatch(/^ {2}sample: .+/m);
-    expect(t.stdout).toMatch(/stopped \(time limit reached\) at step \d+/);
-    const losses = [...t.stdout.matchAll(/validation loss (\d\.\d+)/g)].map((m) => Number(m[1]));
-    expect(losses.length).toBeGreaterThanOrEqual(2);
+    expect(t.stdout).toMatch(/stopped \(step limit reached\) at step 80 /);
+    const losses = [...t.stdout.matchAll(/^step \d+: validation loss (\d\.\d+)/gm)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(7); // every 20 steps and at each epoch's end (25 steps): 20, 25, 40, 50, 60, 75, 80
     expect(Math.min(...losses)).toBeLessThan(losses[0]!);
     expect(losses[0]!).toBeLessThan(Math.log(71) + 0.2);
+    expect([timed.code, timed.stderr]).toEqual([0, '']);
+    expect(timed.stdout).toMatch(/stopped \(time limit reached\) at step \d+ .*after \d/);
+    expect(timed.stdout).toMatch(/^best model: timed\.safetensors/m);
+    expect(existsSync(join(dir, 'timed.safetensors')) && existsSync(join(dir, 'timed.last.safetensors'))).toBe(true);
 
     const [s1, s2, s3, e, best, last] = await Promise.all([
       lstmLm(['sample', 'm.safetensors', '--prompt', 'The Time ', '--length', '80', '--seed', '7', '--temperature', '0.5', '--top-k', '10']),
