@@ -268,7 +268,8 @@ function weightGradientShare(k: Kernels, pass: Pass, l: number, part: number, pa
       k.addBiasBackward(dW, gp.b, dGates, dz, N, H); // db_g += Σ_rows dZ_g
     }
     const rows = at + headCost;
-    const i0 = part === 0 ? 0 : rowAt(lo, rows), i1 = part === parts - 1 ? H : rowAt(hi, rows);
+    // (rowAt(0, ·) is 0; the last part ends at H, which a multiple of 8 may not round to.)
+    const i0 = rowAt(lo, rows), i1 = part === parts - 1 ? H : rowAt(hi, rows);
     if (i1 <= i0) continue;
     if (i1 - i0 === H) { // the whole gate
       if (sliceX) k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, H, N, H, true);

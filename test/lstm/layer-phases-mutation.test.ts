@@ -101,6 +101,7 @@ describe('the weight gradients, shared out by their cost', () => {
     [{ H: 40, L: 2 }, 1, 'X rows H long: dW_xg in rows with dW_hg'],
     [{ H: 44, E: 3 }, 0, 'an embedding: dW_xg whole'],
     [{ H: 12, L: 2, E: 5 }, 1, 'not the top layer: no output layer'],
+    [{ H: 11, L: 2 }, 1, 'H = 11: the rows past the last multiple of 8 go to the last part'],
   ] as const;
   for (const [o, l, what] of cases) {
     it(`every row once, cut at multiples of 8; each head and the output layer once, whole (${what})`, () => {
