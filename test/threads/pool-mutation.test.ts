@@ -220,6 +220,40 @@ describe.skipIf(!simd)('ThreadPool with fake workers: who runs what', () => {
     pool.dispose();
   });
 
+  it('the model\'s thread polls DONE `spin` times before it sleeps, and stops polling once DONE is there', () => {
+    // Reads of the lane's DONE slot in one run: `usable` reads it twice (when the phase starts,
+    // and at launch), the polling up to `spin` times (stopping at the read that finds it done),
+    // the wait loop once more.
+    const reads = (spin: number, served: boolean, fail = false): number => {
+      const T = 2;
+      const { pool, made, run } = makePool(2, { spin, pickupTimeoutMs: 0 });
+      const w = made[0]!.ready(), control = w.message.controlBuffer;
+      const load = Atomics.load;
+      let count = 0;
+      const spy = vi.spyOn(Atomics, 'load').mockImplementation(((a: Int32Array, i: number) => {
+        if (a.buffer === control && i === DONE) count++;
+        return load(a, i);
+      }) as typeof Atomics.load);
+      try {
+        const before0 = (): void => {
+          if (served) serve(w);
+          if (fail) throw new Error('part 0 failed');
+        };
+        if (fail) expect(() => run(T, before0)).toThrow('part 0 failed');
+        else expectSame(run(T, before0), reference(T, 2));
+      } finally {
+        spy.mockRestore();
+        pool.dispose();
+      }
+      return count;
+    };
+    expect(reads(0, true)).toBe(3); // no polling
+    expect(reads(5, true)).toBe(4); // one poll finds it done
+    expect(reads(0, false)).toBe(3); // never claimed: revoked after the wait, run here
+    expect(reads(5, false)).toBe(8); // five polls, then the wait
+    expect(reads(5, true, true)).toBe(3); // abandoning the phase: no polling
+  });
+
   it('a lane whose worker has not said DONE to its last batch runs its part here, then is used again', () => {
     const T = 3;
     const expected = reference(T, 2);
