@@ -20,6 +20,8 @@ first, then its continuation.
   --stop <text>         stop when the text ends with this (not printed); repeatable
   --backend <name>      auto, wasm, js or webgpu (the GPU, through the optional
                         \`webgpu\` package: npm i webgpu)                   (default auto)
+  --threads <n|auto>    threads to compute with (a model below H ≈ 500 runs on one);
+                        the same text whatever the count                  (default auto)
   -h, --help            this help
 
 Example
@@ -34,6 +36,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   stop: { type: 'string', multiple: true },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,8 +57,9 @@ export async function sample(args: string[]): Promise<number> {
   if (stop.some((s) => s === '')) f.fail('--stop must not be empty');
   if (v.prompt === '') f.fail('--prompt must not be empty');
   const backend = f.backend(v.backend ?? 'auto');
+  const threads = f.threads(v.threads ?? 'auto');
 
-  const { model, vocab } = await openCheckpoint(positionals[0]!, { threads: 1, ...(await backendOptions(backend)) });
+  const { model, vocab } = await openCheckpoint(positionals[0]!, { threads, ...(await backendOptions(backend)) });
   const prompt = v.prompt ?? defaultPrompt(vocab);
   const out = process.stdout;
   if (v.prompt !== undefined || prompt !== '\n') out.write(prompt);

@@ -72,6 +72,7 @@ describe('lstm-lm', () => {
       [['train', 'missing.txt', '-o', 'x.safetensors'], 1, /^lstm-lm: cannot read text file missing.txt: no such file$/],
       [['sample', 'missing.safetensors'], 1, /^lstm-lm: cannot read checkpoint missing.safetensors: no such file$/],
       [['info', 'not-a-checkpoint.safetensors'], 1, /^lstm-lm: cannot read checkpoint not-a-checkpoint.safetensors: .+/],
+      [['sample', 'not-a-checkpoint.safetensors', '--threads', '0'], 2, /^lstm-lm: --threads must be an integer in \[1, 64\], got "0"/],
       [['sample', 'not-a-checkpoint.safetensors', '--temperature=-1'], 2, /^lstm-lm: --temperature must be a number ≥ 0, got "-1"/],
       [['sample', 'm.safetensors', '--temperature', '-1'], 2, /^lstm-lm: Option '--temperature' argument is ambiguous\. .*'--temperature=-XYZ' \(see/],
       [['eval', 'not-a-checkpoint.safetensors'], 2, /^lstm-lm: expected <checkpoint> <text-file>/],
@@ -111,7 +112,7 @@ describe('lstm-lm', () => {
 
     const [s1, s2, s3, e, best, last] = await Promise.all([
       lstmLm(['sample', 'm.safetensors', '--prompt', 'The Time ', '--length', '80', '--seed', '7', '--temperature', '0.5', '--top-k', '10']),
-      lstmLm(['sample', 'm.safetensors', '--prompt', 'The Time ', '--length', '80', '--seed', '7', '--temperature', '0.5', '--top-k', '10']),
+      lstmLm(['sample', 'm.safetensors', '--prompt', 'The Time ', '--length', '80', '--seed', '7', '--temperature', '0.5', '--top-k', '10', '--threads', '2']),
       lstmLm(['sample', 'm.safetensors', '--prompt', 'a', '--length', '400', '--stop', ' ', '--top-p', '0.9']),
       lstmLm(['eval', 'm.safetensors', text]),
       lstmLm(['info', 'm.safetensors']),
@@ -120,7 +121,7 @@ describe('lstm-lm', () => {
     for (const r of [s1, s2, s3, e, best, last]) expect([r.code, r.stderr]).toEqual([0, '']);
     expect(s1.stdout).toMatch(/^The Time /);
     expect([...s1.stdout.trimEnd()].length).toBe('The Time '.length + 80);
-    expect(s2.stdout).toBe(s1.stdout);
+    expect(s2.stdout).toBe(s1.stdout); // the same seed, the same text, on 2 threads as on the default
     expect(s3.stdout).not.toMatch(/^a.* /); // stopped at the first space, which is not printed
     const loss = Number(/loss +(\d\.\d+) nats\/char/.exec(e.stdout)![1]);
     expect(Number(/perplexity +([\d.]+)/.exec(e.stdout)![1])).toBeCloseTo(Math.exp(loss), 2);
