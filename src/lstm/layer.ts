@@ -222,7 +222,7 @@ export function layerInputBackward(k: Kernels, c: LayerContext, part: number, pa
     for (let g = 0; g < 4; g++) k.matmulNT(dx, r0 * I, dGates, g * Tn + r0 * H, W, layout.layers[l]!.gates[g]!.W_x, R, H, I, g > 0);
     if (l > 0 && pass.dropout) k.mul(dx, r0 * H, dx, r0 * H, ws.layers[l - 1]!.mask!, r0 * H, R * H);
   }
-  weightGradientShare(k, pass, l, part, parts);
+  weightGradientShare(k, c, part, parts);
   return 0;
 }
 
@@ -234,44 +234,75 @@ export function layerInputBackward(k: Kernels, c: LayerContext, part: number, pa
 const SUM_COST = 16;
 
 /**
- * Part `part` of `parts` of layer l's weight gradients. Their work, in flops, is laid end to
+ * Part `part` of `parts` of layer c.l's weight gradients. Their work, in flops, is laid end to
  * end: the output layer's (on the top layer: dW_hq += Hsᵀ dY, db_q), then for each gate g its
  * head — db_g += Σ_rows dZ_g, and dW_xg += Xᵀ dZ_g whole where X's rows are not H long (a
  * scatter-add for a one-hot input) — and its H rows: dW_hg += H_prevᵀ dZ_g, with dW_xg's where
- * X's rows are H long (the layers above the first). The part takes what lies in
- * [part, part + 1)·total/parts: rows cut at multiples of 8, a head or the output layer whole,
- * by where its middle falls. So every part has an even share at any part count (one part
- * doing a gate's slice and the output layer's gradient was the slowest at 16 parts,
- * bench/critical-path.ts), and nothing is allocated.
+ * X's rows are H long (the layers above the first). Rows can be cut (at multiples of 4: whole
+ * register blocks), the output layer and the heads cannot. The parts are filled in order, each
+ * with as much as fits in a capacity — the least with which `parts` parts hold everything,
+ * found by bisection (once per part count: c.shareCapacity). One part doing a gate's slice and
+ * the output layer's gradient had been the slowest at 16 parts (bench/critical-path.ts); now
+ * every part's work is within a few rows, or an indivisible head, of the even share. Nothing
+ * is allocated.
  */
-function weightGradientShare(k: Kernels, pass: Pass, l: number, part: number, parts: number): void {
+function weightGradientShare(k: Kernels, c: LayerContext, part: number, parts: number): void {
+  const { pass, l } = c;
   const { ws, dW, layout } = pass;
   const H = pass.config.numHiddens, V = pass.config.vocabSize, N = ws.T * ws.B, Tn = N * H;
   const { hs, dGates } = ws.layers[l]!, p = layout.layers[l]!, I = p.inputSize;
   const x = inputArray(pass, l), xo = inputOffset(pass, l);
   const sliceX = x !== null && I === H;
-  const top = l === pass.config.numLayers - 1;
-  const outputCost = top ? 2 * N * H * V + SUM_COST * N * V : 0;
+  const outputCost = l === pass.config.numLayers - 1 ? 2 * N * H * V + SUM_COST * N * V : 0;
   const headCost = SUM_COST * N * H + (x === null ? SUM_COST * N * H : sliceX ? 0 : 2 * N * I * H);
-  const rowCost = 2 * N * H * (sliceX ? 2 : 1);
-  const total = outputCost + 4 * (headCost + H * rowCost);
-  const lo = (part * total) / parts, hi = ((part + 1) * total) / parts;
-  const mine = (from: number, cost: number): boolean => cost > 0 && from + cost / 2 >= lo && from + cost / 2 < hi;
-  // The row of a gate whose rows start at `from` where position b falls, rounded to a multiple of 8.
-  const rowAt = (b: number, from: number): number => Math.min(H, Math.max(0, 8 * Math.round((b - from) / rowCost / 8)));
+  const rowCost = 2 * N * H * (sliceX ? 2 : 1), blockCost = 4 * rowCost;
+  const gateCost = headCost + H * rowCost, total = outputCost + 4 * gateCost;
+  // Where gate g's head starts in the line; its rows start headCost later.
+  const headAt = (g: number): number => outputCost + g * gateCost;
+  // The furthest boundary at most `b` for a part starting at `from`: the end of the rows' last
+  // whole block of 4 (or H), or the start of a head or of the output layer that b would cut —
+  // its end when the part starts there (it holds the item, whatever its size).
+  const cut = (b: number, from: number): number => {
+    if (b >= total) return total;
+    if (b < outputCost) return outputCost;
+    const g = Math.floor((b - outputCost) / gateCost), at = headAt(g);
+    if (b < at + headCost) return at > from ? at : at + headCost;
+    return at + headCost + Math.min(H, 4 * Math.floor((b - at - headCost) / blockCost)) * rowCost;
+  };
+  // Where `count` parts of `capacity` each, filled in order, end.
+  const fill = (capacity: number, count: number): number => {
+    let at = 0;
+    for (let q = 0; q < count && at < total; q++) at = Math.max(at, cut(at + capacity, at));
+    return at;
+  };
+  if (c.shareParts !== parts) {
+    // Bisection between the even share and a capacity that always fits (the share plus the
+    // biggest item and a block: every part but the last then holds at least a share).
+    let low = total / parts, high = total / parts + Math.max(outputCost, headCost) + blockCost;
+    for (let i = 0; i < 40; i++) {
+      const mid = (low + high) / 2;
+      if (fill(mid, parts) >= total) high = mid;
+      else low = mid;
+    }
+    c.shareParts = parts;
+    c.shareCapacity = high;
+  }
+  const capacity = c.shareCapacity!;
+  const lo = fill(capacity, part), hi = fill(capacity, part + 1); // the last part's hi: total
+  const mine = (at: number, cost: number): boolean => cost > 0 && at >= lo && at < hi;
+  // The row of gate g where boundary b (never inside a head) falls.
+  const rowAt = (b: number, g: number): number => Math.min(H, Math.max(0, Math.round((b - headAt(g) - headCost) / rowCost)));
   if (mine(0, outputCost)) outputWeightGradients(k, pass);
-  for (let g = 0, at = outputCost; g < 4; g++, at += headCost + H * rowCost) {
+  for (let g = 0; g < 4; g++) {
     const gp = p.gates[g]!, dz = g * Tn;
-    if (mine(at, headCost)) {
+    if (mine(headAt(g), headCost)) {
       if (x === null) k.scatterAddRows(dW, gp.W_x, dGates, dz, ws.xT, 0, 1, N, H); // dW_xg[x] += dZ_g
       else if (!sliceX) k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, I, N, H, true); // dW_xg += Xᵀ dZ_g
       k.addBiasBackward(dW, gp.b, dGates, dz, N, H); // db_g += Σ_rows dZ_g
     }
-    const rows = at + headCost;
-    // (rowAt(0, ·) is 0; the last part ends at H, which a multiple of 8 may not round to.)
-    const i0 = rowAt(lo, rows), i1 = part === parts - 1 ? H : rowAt(hi, rows);
+    const i0 = rowAt(lo, g), i1 = rowAt(hi, g);
     if (i1 <= i0) continue;
-    if (i1 - i0 === H) { // the whole gate
+    if (i1 - i0 === H) { // the whole gate, as one part makes it: matmulTN (webgpu's has a skinny variant)
       if (sliceX) k.matmulTN(dW, gp.W_x, x, xo, dGates, dz, H, N, H, true);
       k.matmulTN(dW, gp.W_h, hs, 0, dGates, dz, H, N, H, true);
       continue;

@@ -35,4 +35,11 @@ export interface LayerContext {
   readonly pass: Pass;
   readonly l: number;
   t: number;
+  /**
+   * The weight gradients' shares (layer.ts, weightGradientShare), worked out by the call's
+   * first part and kept for the others: the part count they are for, and the most work a part
+   * gets. (The context is made once per workspace, the shape fixed.)
+   */
+  shareParts?: number;
+  shareCapacity?: number;
 }

@@ -101,10 +101,10 @@ describe('the weight gradients, shared out by their cost', () => {
     [{ H: 40, L: 2 }, 1, 'X rows H long: dW_xg in rows with dW_hg'],
     [{ H: 44, E: 3 }, 0, 'an embedding: dW_xg whole'],
     [{ H: 12, L: 2, E: 5 }, 1, 'not the top layer: no output layer'],
-    [{ H: 11, L: 2 }, 1, 'H = 11: the rows past the last multiple of 8 go to the last part'],
+    [{ H: 11, L: 2 }, 1, 'H = 11: the rows past the last multiple of 4 go to the last part'],
   ] as const;
   for (const [o, l, what] of cases) {
-    it(`every row once, cut at multiples of 8; each head and the output layer once, whole (${what})`, () => {
+    it(`every row once, cut at multiples of 4; each head and the output layer once, whole (${what})`, () => {
       for (const parts of [1, 2, 3, 4, 5, 9, 16, 40]) {
         const s = setup(o);
         const { k, calls } = recording(s.names);
@@ -119,7 +119,7 @@ describe('the weight gradients, shared out by their cost', () => {
         expect(output, `${parts} parts`).toBe(l === s.pass.config.numLayers - 1 ? 2 : 0); // dW_hq and db_q
         for (const gate of gates) {
           expectTiles(gate.h, s.H);
-          for (const [a, b] of gate.h) for (const cut of [a, b]) if (cut !== s.H) expect(cut % 8).toBe(0);
+          for (const [a, b] of gate.h) for (const cut of [a, b]) if (cut !== s.H) expect(cut % 4).toBe(0);
           if (sliceX) expect(gate.x).toEqual(gate.h); // the same rows, in the same calls' parts
           else expect(gate.x).toEqual([]);
           expect(gate.xWhole).toBe(sliceX ? 0 : 1);
@@ -135,8 +135,11 @@ describe('the weight gradients, shared out by their cost', () => {
     });
   }
 
-  it('even shares: at the benchmark\'s shape (H 256, V 28, N 1120) no part has 10 % more than 1/parts of the work', () => {
-    const s = setup({ H: 256, B: 32, T: 35 });
+  // The benchmark's shape (H 256, V 28, N 1120) with a one-hot input, an embedding (E 64: each
+  // gate's dW_xg whole, 2·N·E·H flops) and as the layer above another (dW_xg in rows).
+  const shapes = [[{ H: 256, B: 32, T: 35 }, 0], [{ H: 256, B: 32, T: 35, E: 64 }, 0], [{ H: 256, B: 32, T: 35, L: 2 }, 1]] as const;
+  for (const [o, l] of shapes) it(`even shares: no part has much more than 1/parts of the work (${JSON.stringify(o)}, layer ${l})`, () => {
+    const s = setup(o);
     Object.assign(s.pass, { config: { ...s.pass.config, vocabSize: 28 } }); // the output layer's V: only its flops are counted
     const calls: [string, unknown[]][] = [];
     const k = Object.fromEntries(Object.keys(jsKernels).map((name) => [name, (...args: unknown[]) => {
@@ -147,11 +150,51 @@ describe('the weight gradients, shared out by their cost', () => {
       const work: number[] = [];
       for (let part = 0; part < parts; part++) {
         calls.length = 0;
-        layerInputBackward(k, { pass: s.pass, l: 0, t: 0 }, part, parts);
+        layerInputBackward(k, { pass: s.pass, l, t: 0 }, part, parts);
         work.push(calls.reduce((sum, c) => sum + flops(c), 0));
       }
       const total = work.reduce((a, b) => a + b, 0);
-      expect(Math.max(...work) / (total / parts), `${parts} parts`).toBeLessThan(1.1);
+      // Up to a block of 4 rows over the share (1.03 at 16 parts); with the embedding's heads
+      // (db_g and dW_xg whole: 41 Mflop, the share at 16 parts 48) the parts are filled in order,
+      // and a head that does not fit in what is left of a part begins the next: 1.19.
+      expect(Math.max(...work) / (total / parts), `${parts} parts`).toBeLessThan('E' in o && parts === 16 ? 1.2 : 1.04);
+    }
+  });
+
+  it('the capacity is worked out once per part count and kept in the layer\'s context', () => {
+    const s = setup({ H: 40 });
+    const c: LayerContext = { pass: s.pass, l: 0, t: 0 };
+    const count = (part: number, parts: number): number => {
+      const { k, calls } = recording(s.names);
+      layerInputBackward(k, c, part, parts);
+      return calls.filter(([name]) => name !== 'matmulNT').length;
+    };
+    count(0, 3);
+    expect(c.shareParts).toBe(3);
+    const capacity = c.shareCapacity!;
+    expect(capacity).toBeGreaterThan(0);
+    c.shareCapacity = Infinity; // kept: part 0 now takes everything
+    expect([count(0, 3), count(1, 3), count(2, 3)]).toEqual([2 + 4 * 2 + 4, 0, 0]); // output (2), heads (scatter, bias), gates
+    count(0, 2); // another count: worked out again
+    expect(c.shareParts).toBe(2);
+    expect(c.shareCapacity).toBeLessThan(Infinity);
+  });
+
+  it('every weight-gradient product adds into the gradient, and one part makes whole gates by matmulTN', () => {
+    for (const [o, l] of [[{ H: 40 }, 0], [{ H: 40, L: 2 }, 1], [{ H: 44, E: 3 }, 0]] as const) {
+      for (const parts of [1, 2, 3, 9]) {
+        const s = setup(o);
+        s.pass.ws.layers[l]!.dGates.forEach((_, i, a) => (a[i] = Math.sin(0.7 * i)));
+        const { k, calls } = recording(s.names);
+        const run = (start: number): number[] => {
+          s.pass.dW.fill(start);
+          for (let part = 0; part < parts; part++) layerInputBackward(k, { pass: s.pass, l, t: 0 }, part, parts);
+          return Array.from(s.pass.dW, (g) => g - start);
+        };
+        const fromZero = run(0), fromThousand = run(1000); // a product that overwrote would lose the 1000
+        fromThousand.forEach((g, i) => expect(g, `${parts} parts, [${i}]`).toBeCloseTo(fromZero[i]!, 8));
+        if (parts === 1) expect(calls.filter(([name]) => name === 'matmulTNStrided')).toEqual([]);
+      }
     }
   });
 });
