@@ -259,27 +259,25 @@ function weightGradientShare(k: Kernels, c: LayerContext, part: number, parts: n
   const gateCost = headCost + H * rowCost, total = outputCost + 4 * gateCost;
   // Where gate g's head starts in the line; its rows start headCost later.
   const headAt = (g: number): number => outputCost + g * gateCost;
-  // The furthest boundary at most `b` for a part starting at `from`: the end of the rows' last
-  // whole block of 4 (or H), or the start of a head or of the output layer that b would cut —
-  // its end when the part starts there (it holds the item, whatever its size).
-  const cut = (b: number, from: number): number => {
-    if (b >= total) return total;
-    if (b < outputCost) return outputCost;
-    const g = Math.floor((b - outputCost) / gateCost), at = headAt(g);
-    if (b < at + headCost) return at > from ? at : at + headCost;
+  // The furthest boundary at most b ≥ outputCost (total past the end): the end of the rows'
+  // last whole block of 4 (or their end), or the start of a head that b would cut.
+  const cut = (b: number): number => {
+    const g = Math.min(3, Math.floor((b - outputCost) / gateCost)), at = headAt(g);
+    if (b < at + headCost) return at;
     return at + headCost + Math.min(H, 4 * Math.floor((b - at - headCost) / blockCost)) * rowCost;
   };
-  // Where `count` parts of `capacity` each, filled in order, end.
+  // Where `count` parts of `capacity` each, filled in order, end. A capacity of at least every
+  // item holds the output layer (first) and any head a part starts at.
   const fill = (capacity: number, count: number): number => {
     let at = 0;
-    for (let q = 0; q < count && at < total; q++) at = Math.max(at, cut(at + capacity, at));
+    for (let q = 0; q < count; q++) at = cut(at + capacity);
     return at;
   };
   if (c.shareParts !== parts) {
-    // Bisection between the even share and a capacity that always fits (the share plus the
-    // biggest item and a block: every part but the last then holds at least a share).
-    let low = total / parts, high = total / parts + Math.max(outputCost, headCost) + blockCost;
-    for (let i = 0; i < 40; i++) {
+    // Bisection between the even share (or the biggest item) and a capacity that always fits:
+    // with the biggest item and a block more, every part holds at least a share.
+    let low = Math.max(total / parts, outputCost, headCost), high = low + Math.max(outputCost, headCost) + blockCost;
+    while (high - low > 1) {
       const mid = (low + high) / 2;
       if (fill(mid, parts) >= total) high = mid;
       else low = mid;
