@@ -110,7 +110,9 @@ function makePool(threads: number, options?: ThreadPoolOptions, worker: (source:
 
 describe.skipIf(!simd)('ThreadPool with fake workers: what each worker is sent', () => {
   it('the module, the memory, a control block and a growable command list, once, with the worker source', () => {
+    vi.stubGlobal('navigator', { hardwareConcurrency: 8 }); // CPUs enough for 3 threads to poll
     const { pool, made, memory } = makePool(3);
+    vi.unstubAllGlobals();
     expect(made).toHaveLength(2);
     for (const w of made) {
       expect(w.source).toBe(WORKER_SOURCE);
@@ -145,10 +147,18 @@ describe.skipIf(!simd)('ThreadPool with fake workers: what each worker is sent',
     pool.dispose();
   });
 
-  it('each worker the polls asked for (spin: 0 sleeps at once)', () => {
-    const { pool, made } = makePool(3, { spin: 0 });
-    expect(made.map((w) => w.message.spin)).toEqual([0, 0]);
-    pool.dispose();
+  it('each worker the polls asked for (spin: 0 sleeps at once); by default none with more threads than CPUs', () => {
+    const asked = makePool(3, { spin: 0 });
+    expect(asked.made.map((w) => w.message.spin)).toEqual([0, 0]);
+    asked.pool.dispose();
+    for (const [cpus, threads, spin] of [[2, 3, 0], [3, 3, SPIN_POLLS], [4, 3, SPIN_POLLS], [undefined, 3, SPIN_POLLS]] as const) {
+      vi.stubGlobal('navigator', { hardwareConcurrency: cpus });
+      if (cpus === undefined) vi.stubGlobal('process', { ...process, getBuiltinModule: undefined }); // no CPU count at all
+      const { pool, made } = makePool(threads);
+      vi.unstubAllGlobals();
+      expect(made.map((w) => w.message.spin), `${cpus} CPUs`).toEqual([spin, spin]);
+      pool.dispose();
+    }
   });
 
   it('list sizes: as asked where growable, fixed (at most 65,536 commands) when the maximum is not above the start', () => {

@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { KERNEL_NAMES, type Kernels } from '../../src/backend/table.js';
 import {
-  AUTO_MAX_THREADS, hardwareConcurrency, MAX_THREADS, resolveThreads, ThreadPool, type ThreadPoolOptions, type WorkerFactory,
+  AUTO_MAX_THREADS, hardwareConcurrency, MAX_THREADS, resolveThreads, SPIN_POLLS, ThreadPool, type ThreadPoolOptions, type WorkerFactory,
 } from '../../src/threads/pool.js';
 import { COMMAND_SIZE } from '../../src/threads/protocol.js';
 import { createWasmKernels, kernelModule, wasmSimdSupported } from '../../src/backend/wasm.js';
@@ -65,9 +65,9 @@ describe.skipIf(!simd)('ThreadPool: long phases', () => {
     }
   });
 
-  it('phases back to back, with workers that poll before they sleep (the default) and that sleep at once (spin: 0)', async () => {
+  it('phases back to back, with workers that poll before they sleep and that sleep at once (spin: 0)', async () => {
     const expected = reference(2, 3);
-    for (const options of [{}, { spin: 0 }, { spin: 1 }]) {
+    for (const options of [{}, { spin: SPIN_POLLS }, { spin: 0 }, { spin: 1 }]) {
       const w = workers();
       const { pool, run, ready } = makePool(3, w.create, options);
       try {
