@@ -4,7 +4,7 @@
 //   in place — W_hg's column block read where it is (matmulStrided, rows H floats apart: every
 //              one of its H rows on its own 4 KiB page, 4·J bytes of it used), as layer.ts does;
 //   packed   — the same block stored contiguously (H×J), as a per-call copy by each part could
-//              make it (not built: the product would need b's rows J apart and out's H apart).
+//              make it (not built: it needs a product whose out rows are ld apart and b's N).
 //
 //   node --import tsx bench/units.ts
 import { createWasmKernels, WASM_SCRATCH_BYTES, wasmSimdSupported } from '../src/backend/wasm.js';
