@@ -27,6 +27,7 @@ import { Runner, SPLIT_RULE, planSplit, type Phase } from '../src/lstm/runner.js
 import { allFinite } from '../src/tensor/float-array.js';
 import type { Pass } from '../src/lstm/pass.js';
 import { nodeWorkerFactory } from '../node/index.js';
+import { median } from './lib/timing.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,7 +40,6 @@ const { values: args } = parseArgs({
 });
 const B = 32, T = 35;
 const repeats = Number(args.repeats);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 // ------------------------------------------------------------- the profiling runner
 

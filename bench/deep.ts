@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Adam, LSTMLanguageModel, clipGradNorm } from '../src/index.js';
 import { nodeWorkerFactory } from '../node/index.js';
+import { median } from './lib/timing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -80,7 +81,6 @@ function run(command: string, argv: string[], env: NodeJS.ProcessEnv = process.e
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!).tokensPerSecond as number;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 function main(): void {
   const sizes = args.sizes.split(',').map((s) => s.split('x').map(Number) as [number, number]);

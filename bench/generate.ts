@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LSTMLanguageModel, Vocab, generate } from '../src/index.js';
 import { nodeWorkerFactory } from '../node/index.js';
+import { median } from './lib/timing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -32,7 +33,6 @@ const { values: args } = parseArgs({
 });
 
 const V = Number(args.vocab), tokens = Number(args.tokens), repeats = Number(args.repeats);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // A V-token character vocabulary (tinyshakespeare has 65 characters; '<unk>' is one of V here).
 const chars = [...'\n !$&\',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].slice(0, V - 1);

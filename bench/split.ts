@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { LSTMLanguageModel } from '../src/index.js';
 import { SPLIT_RULE } from '../src/lstm/runner.js';
 import { nodeWorkerFactory } from '../node/index.js';
+import { median } from './lib/timing.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,7 +25,6 @@ const { values: args } = parseArgs({
   },
 });
 const V = Number(args.vocab), seconds = Number(args.seconds), repeats = Number(args.repeats), B = Number(args.batch);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 type Setting = { name: string; threads: number; force: 'auto' | 'rows' | 'columns'; parts: number };
 const SETTINGS: Setting[] = [

@@ -20,3 +20,8 @@ export function time(fn: () => void, runs = 7, minSeconds = 0.05): number {
   samples.sort((x, y) => x - y);
   return samples[runs >> 1]!;
 }
+
+/** The middle value of `xs` (the upper of the two middle ones for an even count); xs is not changed. */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+}
